@@ -1,0 +1,411 @@
+//! One handler, three entry shapes (CONTRACT §1), told apart by the event itself.
+//!
+//! | shape | recognised by | arguments | answer |
+//! |---|---|---|---|
+//! | direct (Invoke API, `cargo lambda invoke`, AgentCore Gateway) | an object without `requestContext` | the event | the result object or the error envelope |
+//! | API Gateway REST (v1) | `requestContext` + `httpMethod` | JSON body (POST, base64 decoded) or query string (GET) | an HTTP response whose body is the object above |
+//! | HTTP API (v2), Function URL | `requestContext` + `routeKey`/`rawPath` | as v1 | as v1 |
+//!
+//! A function implements [`Handler`] for its typed input and output; [`dispatch`] does the
+//! rest: shape detection, body decoding, strict deserialisation (an unknown field is an
+//! error, never a silent default), the AgentCore tool-name check, panic containment, the
+//! response budget and the answer in the caller's shape. The input types are expected to use
+//! `#[serde(deny_unknown_fields)]`; numbers in GET query strings are parsed into the field's
+//! type, so `?max_results=5` works like `{"max_results": 5}`.
+//!
+//! Lambda's Invoke API itself refuses a payload that is not JSON, so "not JSON" reaches a
+//! function only as an HTTP body, which is answered here with `INVALID_INPUT`.
+
+use std::{future::Future, panic::AssertUnwindSafe, time::Instant};
+
+use futures_util::FutureExt;
+use lambda_runtime::Context;
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::{Map, Value, value::RawValue};
+
+use crate::{
+    deadline::Deadline,
+    error::{ErrorCode, ToolError},
+    telemetry,
+};
+
+/// Largest request body accepted from an HTTP caller, after base64 decoding. Every input in
+/// the contract fits in a few tens of kilobytes (the largest is a 10,000-character prompt).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Largest response we hand to the runtime. Lambda refuses synchronous responses over 6 MB;
+/// tools aim for a 5 MB budget themselves, this is the last guard.
+pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024 - 16 * 1024;
+
+/// The key AgentCore Gateway puts in the client context's `custom` map: `<target>___<tool>`.
+pub const AGENTCORE_TOOL_NAME_KEY: &str = "bedrockAgentCoreToolName";
+
+/// A function's domain logic with typed input and output.
+pub trait Handler: Send + Sync {
+    /// The tool name, as the agent and AgentCore Gateway call it (e.g. `prometheus_query`).
+    /// `-` and `_` are interchangeable when a caller names it.
+    const NAME: &'static str;
+    /// The arguments; should be `#[serde(deny_unknown_fields)]`.
+    type Input: DeserializeOwned + Send;
+    /// The result object.
+    type Output: Serialize + Send;
+
+    /// Answers one invocation.
+    fn handle(
+        &self,
+        input: Self::Input,
+        invocation: &Invocation,
+    ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send;
+}
+
+/// How the event arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Lambda Invoke API, `cargo lambda invoke`, AgentCore Gateway.
+    Direct,
+    /// API Gateway REST API proxy integration (payload format 1.0).
+    ApiGatewayRest,
+    /// API Gateway HTTP API (payload format 2.0) or a Lambda Function URL.
+    HttpApi,
+}
+
+impl Shape {
+    /// Short name for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::ApiGatewayRest => "apigw-rest",
+            Self::HttpApi => "http-api",
+        }
+    }
+}
+
+/// What a handler knows about the invocation besides its input.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// Lambda's request id, echoed in error envelopes.
+    pub request_id: String,
+    /// When the function must have answered; see [`Deadline::budget`].
+    pub deadline: Deadline,
+    /// The entry shape the event came in.
+    pub shape: Shape,
+}
+
+impl Invocation {
+    /// An invocation for calling a handler outside Lambda (tests, benches).
+    pub fn local(deadline: Deadline) -> Self {
+        Self { request_id: "local".to_owned(), deadline, shape: Shape::Direct }
+    }
+}
+
+/// Where the arguments are.
+enum Arguments {
+    /// A JSON object (the direct event, or the parsed body).
+    Json(Value),
+    /// A POST body, not parsed yet.
+    Body(Vec<u8>),
+    /// A URL-encoded query string (GET).
+    Query(String),
+}
+
+/// Answers one Lambda event: decodes it per its shape, runs `handler`, and renders the
+/// result or the error envelope in the same shape. Never fails and never panics: a panic in
+/// the handler becomes an `INTERNAL` envelope.
+pub async fn dispatch<H: Handler>(handler: &H, event: Value, context: &Context) -> Box<RawValue> {
+    let started = Instant::now();
+    let deadline = Deadline::from_epoch_millis(context.deadline);
+    let (shape, arguments) = classify(event);
+    let invocation = Invocation { request_id: context.request_id.clone(), deadline, shape };
+
+    let outcome = match arguments.and_then(|args| check_tool_name::<H>(context).map(|()| args)) {
+        Ok(args) => match decode::<H::Input>(args) {
+            Ok(input) => run(handler, input, &invocation).await,
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    let answer = render(shape, &invocation.request_id, outcome);
+
+    let elapsed = started.elapsed();
+    match &answer.1 {
+        None => tracing::info!(function = H::NAME, shape = shape.as_str(), duration_ms = elapsed.as_millis() as u64, "answered"),
+        Some(e) => tracing::warn!(
+            function = H::NAME,
+            shape = shape.as_str(),
+            duration_ms = elapsed.as_millis() as u64,
+            code = e.code.as_str(),
+            retryable = e.retryable,
+            message = %e.message,
+            "answered with an error"
+        ),
+    }
+    telemetry::Metrics::new("DevOpsAgent")
+        .dimension("Function", H::NAME)
+        .count("Invocations", 1)
+        .count("Errors", u64::from(answer.1.is_some()))
+        .milliseconds("Duration", elapsed)
+        .emit();
+    answer.0
+}
+
+async fn run<H: Handler>(handler: &H, input: H::Input, invocation: &Invocation) -> Result<H::Output, ToolError> {
+    match AssertUnwindSafe(handler.handle(input, invocation)).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!(function = H::NAME, "handler panicked");
+            Err(ToolError::internal("the function failed unexpectedly; the request id locates its log lines"))
+        }
+    }
+}
+
+/// Tells the shape apart and extracts where the arguments are.
+fn classify(event: Value) -> (Shape, Result<Arguments, ToolError>) {
+    let Value::Object(mut event) = event else {
+        let kind = json_kind(&event);
+        return (Shape::Direct, Err(ToolError::invalid_input(format!("the event must be a JSON object, got {kind}"))));
+    };
+    if !event.contains_key("requestContext") {
+        return (Shape::Direct, Ok(Arguments::Json(Value::Object(event))));
+    }
+    if event.contains_key("httpMethod") {
+        let method = string_field(&event, "httpMethod").unwrap_or_default().to_ascii_uppercase();
+        let args = http_arguments(&method, &mut event, |event| rest_query_string(event));
+        (Shape::ApiGatewayRest, args)
+    } else if event.contains_key("routeKey") || event.contains_key("rawPath") {
+        let method = event
+            .get("requestContext")
+            .and_then(|c| c.get("http"))
+            .and_then(|h| h.get("method"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let args = http_arguments(&method, &mut event, |event| {
+            Ok(string_field(event, "rawQueryString").unwrap_or_default().to_owned())
+        });
+        (Shape::HttpApi, args)
+    } else {
+        (
+            Shape::Direct,
+            Err(ToolError::invalid_input(
+                "the event has `requestContext` but neither `httpMethod` (API Gateway REST) nor `routeKey`/`rawPath` (HTTP API, Function URL); send the arguments as a plain JSON object instead",
+            )),
+        )
+    }
+}
+
+fn http_arguments(
+    method: &str,
+    event: &mut Map<String, Value>,
+    query: impl FnOnce(&Map<String, Value>) -> Result<String, ToolError>,
+) -> Result<Arguments, ToolError> {
+    match method {
+        "POST" => body_bytes(event).map(Arguments::Body),
+        "GET" => query(event).map(Arguments::Query),
+        "" => Err(ToolError::invalid_input("the HTTP event has no method")),
+        other => Err(ToolError::invalid_input(format!(
+            "HTTP method {other} is not supported: POST a JSON object, or GET with query parameters"
+        ))),
+    }
+}
+
+fn body_bytes(event: &mut Map<String, Value>) -> Result<Vec<u8>, ToolError> {
+    let base64 = event.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false);
+    let body = match event.remove("body") {
+        Some(Value::String(body)) => body,
+        None | Some(Value::Null) => String::new(),
+        Some(other) => {
+            return Err(ToolError::invalid_input(format!("`body` must be a string, got {}", json_kind(&other))));
+        }
+    };
+    // Refuse before decoding: base64 is 4/3 of the bytes it carries.
+    let limit = if base64 { MAX_BODY_BYTES / 3 * 4 + 4 } else { MAX_BODY_BYTES };
+    if body.len() > limit {
+        return Err(too_large(body.len()));
+    }
+    let bytes = if base64 {
+        aws_smithy_types::base64::decode(&body)
+            .map_err(|_| ToolError::invalid_input("the request body is marked base64 but is not valid base64"))?
+    } else {
+        body.into_bytes()
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(too_large(bytes.len()));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ToolError::invalid_input("the request body is empty: POST a JSON object with the arguments"));
+    }
+    Ok(bytes)
+}
+
+fn too_large(bytes: usize) -> ToolError {
+    ToolError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the request body is {bytes} bytes; the limit is {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+/// REST API (v1) events carry the query already split; re-encode it so that one decoder
+/// (serde_urlencoded, which parses numbers into numeric fields) serves v1 and v2 alike.
+fn rest_query_string(event: &Map<String, Value>) -> Result<String, ToolError> {
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    if let Some(Value::Object(multi)) = event.get("multiValueQueryStringParameters") {
+        for (key, values) in multi {
+            for value in values.as_array().into_iter().flatten() {
+                pairs.push((key, value.as_str().unwrap_or_default()));
+            }
+        }
+    } else if let Some(Value::Object(single)) = event.get("queryStringParameters") {
+        for (key, value) in single {
+            pairs.push((key, value.as_str().unwrap_or_default()));
+        }
+    }
+    serde_urlencoded::to_string(&pairs).map_err(|_| ToolError::invalid_input("the query string could not be read"))
+}
+
+/// Deserialises the typed input; errors name the field (`max_results: invalid type …`).
+fn decode<I: DeserializeOwned>(arguments: Arguments) -> Result<I, ToolError> {
+    let result = match arguments {
+        Arguments::Json(value) => serde_path_to_error::deserialize(value).map_err(|e| input_error(&e)),
+        Arguments::Body(bytes) => {
+            if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                    Ok(_) => ToolError::invalid_input("the request body must be a JSON object"),
+                    Err(e) => ToolError::invalid_input(format!("the request body is not valid JSON: {e}")),
+                });
+            }
+            let de = &mut serde_json::Deserializer::from_slice(&bytes);
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                if e.inner().is_syntax() || e.inner().is_eof() {
+                    ToolError::invalid_input(format!("the request body is not valid JSON: {}", e.inner()))
+                } else {
+                    input_error(&e)
+                }
+            })
+        }
+        Arguments::Query(query) => serde_urlencoded::from_str(&query)
+            .map_err(|e| ToolError::invalid_input(format!("query string: {}", cut_input_message(&e.to_string())))),
+    };
+    result
+}
+
+fn input_error(e: &serde_path_to_error::Error<serde_json::Error>) -> ToolError {
+    let path = e.path().to_string();
+    let inner = cut_input_message(&e.inner().to_string());
+    if path == "." {
+        ToolError::invalid_input(inner)
+    } else {
+        ToolError::invalid_input(format!("{path}: {inner}"))
+    }
+}
+
+/// serde's messages quote the offending value; a caller's 10,000-character string is cut so
+/// that envelopes and log lines stay short.
+fn cut_input_message(message: &str) -> String {
+    const MAX: usize = 400;
+    match message.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &message[..at]),
+        None => message.to_owned(),
+    }
+}
+
+/// AgentCore Gateway names the tool it means in the client context; a Lambda behind a
+/// target answers only for its own tool.
+fn check_tool_name<H: Handler>(context: &Context) -> Result<(), ToolError> {
+    let Some(requested) = context.client_context.as_ref().and_then(|c| c.custom.get(AGENTCORE_TOOL_NAME_KEY)) else {
+        return Ok(());
+    };
+    let tool = requested.rsplit_once("___").map_or(requested.as_str(), |(_, tool)| tool);
+    let same = tool.len() == H::NAME.len()
+        && tool.bytes().zip(H::NAME.bytes()).all(|(a, b)| a == b || (a == b'-' || a == b'_') && (b == b'-' || b == b'_'));
+    if same {
+        Ok(())
+    } else {
+        Err(ToolError::invalid_input(format!(
+            "unknown tool `{}`: this function serves `{}`",
+            cut_input_message(tool),
+            H::NAME
+        )))
+    }
+}
+
+fn string_field<'a>(event: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    event.get(key).and_then(Value::as_str)
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The HTTP response API Gateway (both payload formats) and Function URLs accept.
+#[derive(Serialize)]
+struct HttpResponse<'a> {
+    #[serde(rename = "statusCode")]
+    status_code: u16,
+    headers: HttpHeaders,
+    body: &'a str,
+    #[serde(rename = "isBase64Encoded")]
+    is_base64_encoded: bool,
+}
+
+#[derive(Serialize)]
+struct HttpHeaders {
+    #[serde(rename = "content-type")]
+    content_type: &'static str,
+}
+
+/// Renders the outcome in the caller's shape; returns the error too, for logging.
+fn render<O: Serialize>(shape: Shape, request_id: &str, outcome: Result<O, ToolError>) -> (Box<RawValue>, Option<ToolError>) {
+    let (body, error) = match outcome.and_then(|output| serialize_output(&output)) {
+        Ok(body) => (body, None),
+        Err(e) => (envelope_json(&e, request_id), Some(e)),
+    };
+    let raw = match shape {
+        Shape::Direct => Some(body),
+        Shape::ApiGatewayRest | Shape::HttpApi => serde_json::value::to_raw_value(&HttpResponse {
+            status_code: error.as_ref().map_or(200, |e| e.code.http_status()),
+            headers: HttpHeaders { content_type: "application/json" },
+            body: body.get(),
+            is_base64_encoded: false,
+        })
+        .ok(),
+    };
+    match raw {
+        // Escaping inside an HTTP body can push a result over the limit after the check.
+        Some(raw) if raw.get().len() <= MAX_RESPONSE_BYTES => (raw, error),
+        _ => {
+            let e = ToolError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the result does not fit Lambda's response limit of {MAX_RESPONSE_BYTES} bytes"),
+            );
+            let (raw, _) = render::<()>(shape, request_id, Err(e.clone()));
+            (raw, Some(e))
+        }
+    }
+}
+
+/// Serialises straight into a `RawValue` (no re-parse), refusing what Lambda would refuse.
+fn serialize_output<O: Serialize>(output: &O) -> Result<Box<RawValue>, ToolError> {
+    let body = serde_json::value::to_raw_value(output).map_err(|_| ToolError::internal("the result could not be serialised"))?;
+    if body.get().len() > MAX_RESPONSE_BYTES {
+        return Err(ToolError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the result is {} bytes; Lambda's response limit is {MAX_RESPONSE_BYTES} bytes", body.get().len()),
+        ));
+    }
+    Ok(body)
+}
+
+fn envelope_json(error: &ToolError, request_id: &str) -> Box<RawValue> {
+    // A struct of strings, a bool and an enum always serialises; the fallback is unreachable.
+    serde_json::value::to_raw_value(&error.envelope(request_id)).unwrap_or_else(|_| {
+        RawValue::from_string(r#"{"error":{"code":"INTERNAL","message":"internal error (a bug)","retryable":false,"request_id":""}}"#.to_owned())
+            .unwrap_or_default()
+    })
+}

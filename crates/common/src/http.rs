@@ -1,0 +1,69 @@
+//! The HTTP pieces the reqwest-based tools share: one client per process with rustls/ring,
+//! and query/form encoding that signs the same way it is sent.
+//!
+//! Why our own encoder: `url`'s `query_pairs_mut` and `serde_urlencoded` write a space as `+`.
+//! SigV4 canonicalisation (aws-sigv4, and AWS on the server side) decodes `+` in a query as a
+//! space, so a PromQL `a+b` sent as `a+b` would be signed as `a b`. Encoding every byte
+//! outside RFC 3986's unreserved set (`A-Z a-z 0-9 - . _ ~`) leaves nothing to interpret.
+
+use std::{sync::OnceLock, time::Duration};
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// Bytes that are percent-encoded: everything but RFC 3986 unreserved characters.
+const STRICT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Appends `key=value` pairs to `out`, strictly percent-encoded and `&`-separated.
+pub fn encode_pairs<'a>(out: &mut String, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
+    for (key, value) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.extend(utf8_percent_encode(key, STRICT));
+        out.push('=');
+        out.extend(utf8_percent_encode(value, STRICT));
+    }
+}
+
+/// `key=value&…`, strictly percent-encoded; usable as a query string or a form body.
+pub fn form_encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = String::new();
+    encode_pairs(&mut out, pairs);
+    out
+}
+
+/// Installs ring as rustls' process-wide crypto provider (reqwest is built without one).
+/// Idempotent.
+pub fn install_crypto_provider() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        // Fails only if another provider was installed first, which is equally fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A reqwest client for upstream calls: rustls with ring, a connect timeout, no per-request
+/// TLS set-up (build it once in `main` and share it). Per-call timeouts come from
+/// [`crate::deadline::Deadline::budget`].
+pub fn client(user_agent: &str) -> reqwest::Result<reqwest::Client> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .user_agent(user_agent)
+        .connect_timeout(Duration::from_secs(3))
+        .pool_idle_timeout(Duration::from_secs(50))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_everything_but_unreserved() {
+        let q = form_encode([("query", r#"sum(rate(x{a=~"b|c", d="e f+g"}[5m])) ü"#), ("a.b_c~d-e", "")]);
+        assert_eq!(
+            q,
+            "query=sum%28rate%28x%7Ba%3D~%22b%7Cc%22%2C%20d%3D%22e%20f%2Bg%22%7D%5B5m%5D%29%29%20%C3%BC&a.b_c~d-e="
+        );
+    }
+}

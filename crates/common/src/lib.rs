@@ -1,0 +1,60 @@
+//! What two or more of the DevOps agent's Lambdas share, and nothing else.
+//!
+//! A function built on this crate has a small `main`:
+//!
+//! ```no_run
+//! # use common::{Handler, Invocation, ToolError};
+//! # struct Tool;
+//! # impl Handler for Tool {
+//! #     const NAME: &'static str = "example";
+//! #     type Input = serde_json::Value;
+//! #     type Output = serde_json::Value;
+//! #     async fn handle(&self, input: Self::Input, _: &Invocation) -> Result<Self::Output, ToolError> { Ok(input) }
+//! # }
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), lambda_runtime::Error> {
+//!     common::telemetry::init();
+//!     // Build clients here, once per cold start, and give them to the handler.
+//!     common::serve(Tool).await
+//! }
+//! ```
+//!
+//! and the modules below do the rest:
+//!
+//! * [`event`]: the three entry shapes (direct invoke, API Gateway, Function URL) and the
+//!   AgentCore Gateway tool name, strict input decoding, the answer in the caller's shape.
+//! * [`error`]: the contract's error envelope and the mapping of upstream failures to it.
+//! * [`config`]: SSM Parameter Store configuration, cached with a TTL, environment overrides.
+//! * [`sigv4`]: SigV4 signing of reqwest requests (Amazon Managed Service for Prometheus).
+//! * [`http`]: the shared reqwest client and strict query/form encoding.
+//! * [`aws`]: the one AWS SDK configuration, with its rustls/ring HTTP client.
+//! * [`deadline`]: how long an upstream call may take before Lambda's deadline.
+//! * [`telemetry`]: JSON logs carrying request and trace ids, and EMF metrics.
+
+pub mod aws;
+pub mod config;
+pub mod deadline;
+pub mod error;
+pub mod event;
+pub mod http;
+pub mod sigv4;
+pub mod telemetry;
+
+pub use config::{AppConfig, Secret, Settings};
+pub use deadline::Deadline;
+pub use error::{ErrorCode, ToolError};
+pub use event::{Handler, Invocation, Shape};
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+/// Runs `handler` on the Lambda Runtime API until the sandbox is shut down: every event goes
+/// through [`event::dispatch`], so the function always answers with its result or an error
+/// envelope, never with a Lambda function error.
+pub async fn serve<H: Handler>(handler: H) -> Result<(), lambda_runtime::Error> {
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        Ok::<_, lambda_runtime::Error>(event::dispatch(handler, event.payload, &event.context).await)
+    }))
+    .await
+}
