@@ -1,1 +1,88 @@
-//! placeholder
+//! The local test stack: real servers on loopback that the functions are tested against.
+//!
+//! * [`prometheus::Prometheus`]: Debian's `prometheus`, with its own config, port and data
+//!   directory, holding a deterministic data set backfilled with `promtool` (see
+//!   [`prometheus::dataset`] for the exact series and values).
+//! * [`moto::Moto`]: moto's server for SSM, EKS, AMP, STS and DynamoDB, seeded with
+//!   clusters and workspaces by `stack/seed_moto.py`.
+//! * [`lambda::LambdaFunction`]: a function binary run against a Lambda Runtime API served
+//!   here, so every test goes through the real runtime protocol (`lambda_runtime` polls
+//!   `/invocation/next` and posts its answer) with control over deadline and client context.
+//! * [`verifier::SigV4Verifier`]: botocore recomputing every SigV4 signature, optionally
+//!   forwarding verified requests to Prometheus (an AMP stand-in).
+//! * [`proxy::FaultProxy`]: an HTTP proxy in front of any of them that counts requests and
+//!   can fail, hold or pass them, for cache and fault tests.
+//!
+//! Every server binds 127.0.0.1 on a free port and is stopped by PID when its handle drops,
+//! so a failing test still cleans up; children also get `PR_SET_PDEATHSIG`, so they die
+//! with the test process even if it is killed.
+//!
+//! The Python parts run from the venv that `scripts/test.sh` installs under
+//! `target/stack-venv` (or `$TEST_STACK_VENV`).
+
+pub mod lambda;
+pub mod moto;
+pub mod process;
+pub mod prometheus;
+pub mod proxy;
+pub mod verifier;
+
+use std::path::PathBuf;
+
+/// Errors of the stack itself (a server that would not start): tests fail with the text.
+pub type StackError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Result of stack operations.
+pub type Result<T> = std::result::Result<T, StackError>;
+
+/// A plain reqwest client for talking to the stack (rustls needs ring installed first,
+/// because reqwest is built without a default crypto provider).
+pub fn http_client() -> reqwest::Client {
+    common::http::install_crypto_provider();
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("a reqwest client with default settings builds")
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+/// The Cargo profile directory the tests were built into (`target/debug`).
+pub fn profile_dir() -> PathBuf {
+    // Test binaries live in <target>/<profile>/deps/.
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.parent()
+                .and_then(|deps| deps.parent())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| workspace_root().join("target/debug"))
+}
+
+/// The venv with moto, botocore and cargo-lambda.
+pub fn venv() -> Result<PathBuf> {
+    let venv = std::env::var_os("TEST_STACK_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/stack-venv"));
+    if venv.join("bin/python").exists() {
+        Ok(venv)
+    } else {
+        Err(format!(
+            "the test stack is not installed ({} has no bin/python): run `make test`, which installs it",
+            venv.display()
+        )
+        .into())
+    }
+}
+
+/// A file of `tests/stack/`.
+pub fn stack_file(name: &str) -> PathBuf {
+    workspace_root().join("tests/stack").join(name)
+}

@@ -46,7 +46,9 @@ struct EchoOutput {
 #[derive(Debug, Serialize)]
 struct ConfigReport {
     key: String,
-    set: bool,
+    /// `environment`, `ssm`, or absent when the key is not set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<&'static str>,
     generation: u64,
 }
 
@@ -59,13 +61,22 @@ impl Handler for Echo {
     type Input = EchoInput;
     type Output = EchoOutput;
 
-    async fn handle(&self, input: EchoInput, invocation: &Invocation) -> Result<EchoOutput, ToolError> {
+    async fn handle(
+        &self,
+        input: EchoInput,
+        invocation: &Invocation,
+    ) -> Result<EchoOutput, ToolError> {
         let chars = input.message.chars().count();
         if !(1..=1000).contains(&chars) {
-            return Err(ToolError::invalid_input(format!("message must be 1 to 1000 characters, got {chars}")));
+            return Err(ToolError::invalid_input(format!(
+                "message must be 1 to 1000 characters, got {chars}"
+            )));
         }
         if !(1..=10).contains(&input.repeat) {
-            return Err(ToolError::invalid_input(format!("repeat must be between 1 and 10, got {}", input.repeat)));
+            return Err(ToolError::invalid_input(format!(
+                "repeat must be between 1 and 10, got {}",
+                input.repeat
+            )));
         }
         let echo = match input.fail {
             Some(Failure::Panic) => panic!("echo was asked to panic"),
@@ -77,7 +88,15 @@ impl Handler for Echo {
             None => None,
             Some(key) => {
                 let settings = self.config.settings().await?;
-                Some(ConfigReport { set: settings.get(&key).is_some(), key, generation: settings.generation() })
+                let origin = settings.origin(&key).map(|o| match o {
+                    common::Origin::Environment => "environment",
+                    common::Origin::Ssm => "ssm",
+                });
+                Some(ConfigReport {
+                    origin,
+                    key,
+                    generation: settings.generation(),
+                })
             }
         };
         Ok(EchoOutput {

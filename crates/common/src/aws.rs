@@ -10,6 +10,7 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use tokio::sync::OnceCell;
 
 static SDK_CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
@@ -21,7 +22,17 @@ pub async fn sdk_config() -> &'static SdkConfig {
     SDK_CONFIG.get_or_init(load).await
 }
 
+/// The HTTP client every SDK client uses: hyper with rustls and ring. TLS roots are loaded
+/// on first use, not here.
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 async fn load() -> SdkConfig {
-    let http_client = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
-    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client).load().await
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
+        .load()
+        .await
 }

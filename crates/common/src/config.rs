@@ -75,6 +75,15 @@ pub fn env_name(key: &str) -> String {
         .collect()
 }
 
+/// Where a setting's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The environment variable named by [`env_name`].
+    Environment,
+    /// The SSM parameter under `APP_CONFIG_PATH`.
+    Ssm,
+}
+
 /// One consistent view of the configuration: SSM values as of one refresh, plus the
 /// environment overrides. Cheap to clone (`Arc`) and to hold for a whole request.
 pub struct Settings {
@@ -88,14 +97,22 @@ impl fmt::Debug for Settings {
         // Keys only: values can be SecureStrings.
         let mut keys: Vec<_> = self.values.keys().collect();
         keys.sort();
-        f.debug_struct("Settings").field("path", &self.path).field("keys", &keys).field("generation", &self.generation).finish()
+        f.debug_struct("Settings")
+            .field("path", &self.path)
+            .field("keys", &keys)
+            .field("generation", &self.generation)
+            .finish()
     }
 }
 
 impl Settings {
     /// Settings from explicit values (tests, benches); environment overrides still apply.
     pub fn from_values(values: HashMap<String, String>) -> Self {
-        Self { path: None, values, generation: 0 }
+        Self {
+            path: None,
+            values,
+            generation: 0,
+        }
     }
 
     /// Increases with every successful refresh; lets a function rebuild what it derives
@@ -119,9 +136,22 @@ impl Settings {
         }
     }
 
+    /// Where `key`'s value comes from, if it is set (a diagnostic that never shows a value).
+    pub fn origin(&self, key: &str) -> Option<Origin> {
+        if std::env::var_os(env_name(key)).is_some() {
+            Some(Origin::Environment)
+        } else if self.values.contains_key(key) {
+            Some(Origin::Ssm)
+        } else {
+            None
+        }
+    }
+
     /// The value of `key`, or `CONFIG_ERROR` naming the key and where to set it.
     pub fn require(&self, key: &str) -> Result<Cow<'_, str>, ToolError> {
-        self.get(key).filter(|v| !v.is_empty()).ok_or_else(|| self.missing(key))
+        self.get(key)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| self.missing(key))
     }
 
     /// `key` parsed as `T`; `None` when unset. A value that does not parse is a
@@ -132,7 +162,10 @@ impl Settings {
             Some(raw) => raw.trim().parse::<T>().map(Some).map_err(|_| {
                 ToolError::config(format!(
                     "configuration key `{key}` is not a valid {}",
-                    std::any::type_name::<T>().rsplit("::").next().unwrap_or("value")
+                    std::any::type_name::<T>()
+                        .rsplit("::")
+                        .next()
+                        .unwrap_or("value")
                 ))
             }),
         }
@@ -145,7 +178,9 @@ impl Settings {
 
     /// A secret (a SecureString, or its environment override), wrapped so it is not printed.
     pub fn secret(&self, key: &str) -> Option<Secret> {
-        self.get(key).filter(|v| !v.is_empty()).map(|v| Secret(v.into_owned()))
+        self.get(key)
+            .filter(|v| !v.is_empty())
+            .map(|v| Secret(v.into_owned()))
     }
 
     fn missing(&self, key: &str) -> ToolError {
@@ -154,7 +189,9 @@ impl Settings {
             Some(path) => ToolError::config(format!(
                 "configuration key `{key}` is not set: add the SSM parameter {path}/{key} or the environment variable {env}"
             )),
-            None => ToolError::config(format!("configuration key `{key}` is not set: set the environment variable {env}")),
+            None => ToolError::config(format!(
+                "configuration key `{key}` is not set: set the environment variable {env}"
+            )),
         }
     }
 }
@@ -162,7 +199,10 @@ impl Settings {
 /// Where the values come from.
 enum Source {
     Environment,
-    Ssm { path: String, client: OnceCell<aws_sdk_ssm::Client> },
+    Ssm {
+        path: String,
+        client: OnceCell<aws_sdk_ssm::Client>,
+    },
 }
 
 struct Cached {
@@ -185,7 +225,10 @@ impl fmt::Debug for AppConfig {
             Source::Environment => None,
             Source::Ssm { path, .. } => Some(path.as_str()),
         };
-        f.debug_struct("AppConfig").field("path", &path).field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("AppConfig")
+            .field("path", &path)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -195,11 +238,9 @@ impl AppConfig {
     pub fn from_env() -> Result<Self, ToolError> {
         let ttl = match std::env::var("CONFIG_TTL_SECONDS") {
             Err(_) => DEFAULT_TTL,
-            Ok(raw) => Duration::from_secs(
-                raw.trim()
-                    .parse::<u64>()
-                    .map_err(|_| ToolError::config("CONFIG_TTL_SECONDS must be a whole number of seconds"))?,
-            ),
+            Ok(raw) => Duration::from_secs(raw.trim().parse::<u64>().map_err(|_| {
+                ToolError::config("CONFIG_TTL_SECONDS must be a whole number of seconds")
+            })?),
         };
         match std::env::var("APP_CONFIG_PATH") {
             Ok(path) if !path.trim().is_empty() => Self::ssm(path.trim(), ttl, OnceCell::new()),
@@ -209,20 +250,40 @@ impl AppConfig {
 
     /// Configuration from the environment alone; never calls SSM.
     pub fn environment_only() -> Self {
-        Self { source: Source::Environment, ttl: DEFAULT_TTL, cached: RwLock::new(None), refresh: Mutex::new(()) }
+        Self {
+            source: Source::Environment,
+            ttl: DEFAULT_TTL,
+            cached: RwLock::new(None),
+            refresh: Mutex::new(()),
+        }
     }
 
     /// Configuration from SSM `path` through `client`, cached for `ttl`.
-    pub fn with_ssm_client(client: aws_sdk_ssm::Client, path: &str, ttl: Duration) -> Result<Self, ToolError> {
+    pub fn with_ssm_client(
+        client: aws_sdk_ssm::Client,
+        path: &str,
+        ttl: Duration,
+    ) -> Result<Self, ToolError> {
         Self::ssm(path, ttl, OnceCell::new_with(Some(client)))
     }
 
-    fn ssm(path: &str, ttl: Duration, client: OnceCell<aws_sdk_ssm::Client>) -> Result<Self, ToolError> {
+    fn ssm(
+        path: &str,
+        ttl: Duration,
+        client: OnceCell<aws_sdk_ssm::Client>,
+    ) -> Result<Self, ToolError> {
         if !path.starts_with('/') || path.len() > 1011 {
-            return Err(ToolError::config("APP_CONFIG_PATH must be an SSM parameter path starting with '/'"));
+            return Err(ToolError::config(
+                "APP_CONFIG_PATH must be an SSM parameter path starting with '/'",
+            ));
         }
         let path = path.trim_end_matches('/').to_owned();
-        Ok(Self { source: Source::Ssm { path, client }, ttl, cached: RwLock::new(None), refresh: Mutex::new(()) })
+        Ok(Self {
+            source: Source::Ssm { path, client },
+            ttl,
+            cached: RwLock::new(None),
+            refresh: Mutex::new(()),
+        })
     }
 
     /// The cache lifetime.
@@ -264,7 +325,7 @@ impl AppConfig {
                 Some((stale, _)) => {
                     tracing::warn!(
                         code = error.code.as_str(),
-                        message = %error.message,
+                        error = %error.message,
                         "configuration refresh failed; serving the last good values"
                     );
                     self.store(stale.clone(), self.ttl.min(RETRY_AFTER_FAILURE));
@@ -276,37 +337,68 @@ impl AppConfig {
     }
 
     fn current(&self) -> Option<(Arc<Settings>, bool)> {
-        let cached = self.cached.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        cached.as_ref().map(|c| (c.settings.clone(), Instant::now() < c.next_refresh))
+        let cached = self
+            .cached
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cached
+            .as_ref()
+            .map(|c| (c.settings.clone(), Instant::now() < c.next_refresh))
     }
 
     fn store(&self, settings: Arc<Settings>, valid_for: Duration) {
-        let mut cached = self.cached.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        *cached = Some(Cached { settings, next_refresh: Instant::now() + valid_for });
+        let mut cached = self
+            .cached
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *cached = Some(Cached {
+            settings,
+            next_refresh: Instant::now() + valid_for,
+        });
     }
 
     fn environment_settings(&self) -> Arc<Settings> {
         if let Some((settings, _)) = self.current() {
             return settings;
         }
-        let settings = Arc::new(Settings { path: None, values: HashMap::new(), generation: 0 });
+        let settings = Arc::new(Settings {
+            path: None,
+            values: HashMap::new(),
+            generation: 0,
+        });
         self.store(settings.clone(), Duration::MAX / 4);
         settings
     }
 }
 
 /// One sweep of the path: every page of `GetParametersByPath`, recursive, decrypted.
-async fn fetch(client: &OnceCell<aws_sdk_ssm::Client>, path: &str) -> Result<HashMap<String, String>, ToolError> {
+async fn fetch(
+    client: &OnceCell<aws_sdk_ssm::Client>,
+    path: &str,
+) -> Result<HashMap<String, String>, ToolError> {
     let client = client
         .get_or_init(|| async {
             let sdk = crate::aws::sdk_config().await;
-            let timeouts = TimeoutConfig::builder().operation_timeout(SSM_OPERATION_TIMEOUT).connect_timeout(Duration::from_secs(2)).build();
-            aws_sdk_ssm::Client::from_conf(aws_sdk_ssm::config::Builder::from(sdk).timeout_config(timeouts).build())
+            let timeouts = TimeoutConfig::builder()
+                .operation_timeout(SSM_OPERATION_TIMEOUT)
+                .connect_timeout(Duration::from_secs(2))
+                .build();
+            aws_sdk_ssm::Client::from_conf(
+                aws_sdk_ssm::config::Builder::from(sdk)
+                    .timeout_config(timeouts)
+                    .build(),
+            )
         })
         .await;
     let prefix = format!("{path}/");
     let mut values = HashMap::new();
-    let mut pages = client.get_parameters_by_path().path(path).recursive(true).with_decryption(true).into_paginator().send();
+    let mut pages = client
+        .get_parameters_by_path()
+        .path(path)
+        .recursive(true)
+        .with_decryption(true)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| {
             let mut error = ToolError::from_sdk("SSM Parameter Store", &e);
@@ -314,8 +406,12 @@ async fn fetch(client: &OnceCell<aws_sdk_ssm::Client>, path: &str) -> Result<Has
             error
         })?;
         for parameter in page.parameters.unwrap_or_default() {
-            let (Some(name), Some(value)) = (parameter.name, parameter.value) else { continue };
-            let Some(key) = name.strip_prefix(&prefix) else { continue };
+            let (Some(name), Some(value)) = (parameter.name, parameter.value) else {
+                continue;
+            };
+            let Some(key) = name.strip_prefix(&prefix) else {
+                continue;
+            };
             // SecureStrings arrive decrypted; a StringList is its comma-separated text.
             values.insert(key.to_owned(), value);
         }
@@ -332,26 +428,49 @@ mod tests {
     fn env_names_follow_the_contract() {
         assert_eq!(env_name("model/id"), "MODEL_ID");
         assert_eq!(env_name("agent/max_cycles"), "AGENT_MAX_CYCLES");
-        assert_eq!(env_name("tools/web-search/function"), "TOOLS_WEB_SEARCH_FUNCTION");
+        assert_eq!(
+            env_name("tools/web-search/function"),
+            "TOOLS_WEB_SEARCH_FUNCTION"
+        );
     }
 
     #[test]
     fn typed_getters_name_the_key_never_the_value() {
         let settings = Settings::from_values(HashMap::from([
-            ("unit-test-config/max".to_owned(), "not-a-number-s3cr3t".to_owned()),
+            (
+                "unit-test-config/max".to_owned(),
+                "not-a-number-s3cr3t".to_owned(),
+            ),
             ("unit-test-config/n".to_owned(), " 8 ".to_owned()),
         ]));
         let err = settings.parse::<u32>("unit-test-config/max").unwrap_err();
         assert_eq!(err.code, crate::error::ErrorCode::ConfigError);
-        assert!(err.message.contains("`unit-test-config/max`") && err.message.contains("u32"), "{}", err.message);
+        assert!(
+            err.message.contains("`unit-test-config/max`") && err.message.contains("u32"),
+            "{}",
+            err.message
+        );
         assert!(!err.message.contains("s3cr3t"));
-        assert_eq!(settings.parse::<u32>("unit-test-config/n").unwrap(), Some(8));
-        assert_eq!(settings.parse_or("unit-test-config/absent", 3u32).unwrap(), 3);
+        assert_eq!(
+            settings.parse::<u32>("unit-test-config/n").unwrap(),
+            Some(8)
+        );
+        assert_eq!(
+            settings.parse_or("unit-test-config/absent", 3u32).unwrap(),
+            3
+        );
 
         let missing = settings.require("unit-test-config/absent").unwrap_err();
-        assert!(missing.message.contains("UNIT_TEST_CONFIG_ABSENT"), "{}", missing.message);
+        assert!(
+            missing.message.contains("UNIT_TEST_CONFIG_ABSENT"),
+            "{}",
+            missing.message
+        );
         assert!(!format!("{settings:?}").contains("s3cr3t"));
-        assert_eq!(format!("{:?}", settings.secret("unit-test-config/max").unwrap()), "Secret(***)");
+        assert_eq!(
+            format!("{:?}", settings.secret("unit-test-config/max").unwrap()),
+            "Secret(***)"
+        );
     }
 
     #[test]

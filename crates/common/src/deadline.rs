@@ -25,17 +25,23 @@ impl Deadline {
     /// From the Runtime API's `Lambda-Runtime-Deadline-Ms` (Unix epoch milliseconds), as in
     /// `lambda_runtime::Context::deadline`.
     pub fn from_epoch_millis(ms: u64) -> Self {
-        Self { at: UNIX_EPOCH + Duration::from_millis(ms) }
+        Self {
+            at: UNIX_EPOCH + Duration::from_millis(ms),
+        }
     }
 
     /// A deadline `after` from now (tests and local callers).
     pub fn after(after: Duration) -> Self {
-        Self { at: SystemTime::now() + after }
+        Self {
+            at: SystemTime::now() + after,
+        }
     }
 
     /// Time left until the deadline; zero once it has passed.
     pub fn remaining(&self) -> Duration {
-        self.at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+        self.at
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
     }
 
     /// The timeout for an upstream call that would like `wanted`: the smaller of `wanted` and
@@ -64,7 +70,10 @@ mod tests {
     #[test]
     fn budget_is_the_smaller_of_wanted_and_time_left() {
         let far = Deadline::after(Duration::from_secs(60));
-        assert_eq!(far.budget(Duration::from_secs(5)).unwrap(), Duration::from_secs(5));
+        assert_eq!(
+            far.budget(Duration::from_secs(5)).unwrap(),
+            Duration::from_secs(5)
+        );
 
         let near = Deadline::after(Duration::from_secs(2));
         let b = near.budget(Duration::from_secs(30)).unwrap();
@@ -81,6 +90,9 @@ mod tests {
         assert!(err.retryable);
 
         let almost = Deadline::after(ANSWER_RESERVE + Duration::from_millis(10));
-        assert_eq!(almost.budget(Duration::from_secs(5)).unwrap_err().code, ErrorCode::UpstreamTimeout);
+        assert_eq!(
+            almost.budget(Duration::from_secs(5)).unwrap_err().code,
+            ErrorCode::UpstreamTimeout
+        );
     }
 }

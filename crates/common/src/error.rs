@@ -60,7 +60,10 @@ impl ErrorCode {
     /// status (5xx yes, otherwise no), so its default here is `false` and
     /// [`ToolError::upstream_status`] sets it.
     pub fn default_retryable(self) -> bool {
-        matches!(self, Self::Throttled | Self::Unavailable | Self::UpstreamTimeout)
+        matches!(
+            self,
+            Self::Throttled | Self::Unavailable | Self::UpstreamTimeout
+        )
     }
 
     /// The code as it is spelled on the wire, e.g. `INVALID_INPUT`.
@@ -106,7 +109,11 @@ const MAX_UPSTREAM_MESSAGE: usize = 300;
 impl ToolError {
     /// An error with the code's default retryability.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retryable: code.default_retryable() }
+        Self {
+            code,
+            message: message.into(),
+            retryable: code.default_retryable(),
+        }
     }
 
     /// `INVALID_INPUT`.
@@ -121,7 +128,10 @@ impl ToolError {
 
     /// `INTERNAL`: a bug. The message says so and carries no internals.
     pub fn internal(what: &str) -> Self {
-        Self::new(ErrorCode::Internal, format!("internal error (a bug): {what}"))
+        Self::new(
+            ErrorCode::Internal,
+            format!("internal error (a bug): {what}"),
+        )
     }
 
     /// Maps an upstream HTTP status that is not a success to the contract's code:
@@ -139,24 +149,41 @@ impl ToolError {
             500..=599 => (ErrorCode::UpstreamError, true),
             _ => (ErrorCode::UpstreamError, false),
         };
-        Self { code, message: format!("{upstream} answered HTTP {status}"), retryable }
+        Self {
+            code,
+            message: format!("{upstream} answered HTTP {status}"),
+            retryable,
+        }
     }
 
     /// Maps a reqwest failure by kind only: the error's text can contain the request URL
     /// (and so a query-string key), so it is never copied into the message.
     pub fn from_reqwest(upstream: &str, err: &reqwest::Error) -> Self {
         if err.is_timeout() {
-            Self::new(ErrorCode::UpstreamTimeout, format!("{upstream} did not answer in time"))
+            Self::new(
+                ErrorCode::UpstreamTimeout,
+                format!("{upstream} did not answer in time"),
+            )
         } else if err.is_connect() {
-            Self::new(ErrorCode::Unavailable, format!("could not connect to {upstream}"))
+            Self::new(
+                ErrorCode::Unavailable,
+                format!("could not connect to {upstream}"),
+            )
         } else if let Some(status) = err.status() {
             Self::upstream_status(upstream, status.as_u16())
         } else if err.is_decode() || err.is_body() {
-            Self::new(ErrorCode::UpstreamError, format!("{upstream} sent a response that could not be read"))
+            Self::new(
+                ErrorCode::UpstreamError,
+                format!("{upstream} sent a response that could not be read"),
+            )
         } else if err.is_builder() {
             Self::internal(&format!("could not build the request to {upstream}"))
         } else {
-            Self { code: ErrorCode::UpstreamError, message: format!("request to {upstream} failed"), retryable: true }
+            Self {
+                code: ErrorCode::UpstreamError,
+                message: format!("request to {upstream} failed"),
+                retryable: true,
+            }
         }
     }
 
@@ -168,19 +195,32 @@ impl ToolError {
         R: fmt::Debug,
     {
         match err {
-            SdkError::TimeoutError(_) => {
-                Self::new(ErrorCode::UpstreamTimeout, format!("{service} did not answer in time"))
-            }
+            SdkError::TimeoutError(_) => Self::new(
+                ErrorCode::UpstreamTimeout,
+                format!("{service} did not answer in time"),
+            ),
             SdkError::DispatchFailure(failure) => {
                 if failure.is_timeout() {
-                    Self::new(ErrorCode::UpstreamTimeout, format!("{service} did not answer in time"))
+                    Self::new(
+                        ErrorCode::UpstreamTimeout,
+                        format!("{service} did not answer in time"),
+                    )
                 } else if failure.is_io() {
-                    Self::new(ErrorCode::Unavailable, format!("could not connect to {service}"))
+                    Self::new(
+                        ErrorCode::Unavailable,
+                        format!("could not connect to {service}"),
+                    )
                 } else if failure.is_user() {
                     // Missing credentials or region, an unusable endpoint: our configuration.
-                    Self::config(format!("the request to {service} could not be sent: check the function's AWS credentials, region and endpoint"))
+                    Self::config(format!(
+                        "the request to {service} could not be sent: check the function's AWS credentials, region and endpoint"
+                    ))
                 } else {
-                    Self { code: ErrorCode::Unavailable, message: format!("request to {service} failed"), retryable: true }
+                    Self {
+                        code: ErrorCode::Unavailable,
+                        message: format!("request to {service} failed"),
+                        retryable: true,
+                    }
                 }
             }
             SdkError::ResponseError(_) => Self {
@@ -189,8 +229,14 @@ impl ToolError {
                 retryable: true,
             },
             SdkError::ServiceError(service_err) => Self::from_aws_code(service, service_err.err()),
-            SdkError::ConstructionFailure(_) => Self::internal(&format!("could not build the request to {service}")),
-            _ => Self { code: ErrorCode::UpstreamError, message: format!("request to {service} failed"), retryable: true },
+            SdkError::ConstructionFailure(_) => {
+                Self::internal(&format!("could not build the request to {service}"))
+            }
+            _ => Self {
+                code: ErrorCode::UpstreamError,
+                message: format!("request to {service} failed"),
+                retryable: true,
+            },
         }
     }
 
@@ -203,23 +249,41 @@ impl ToolError {
             format!("{service} returned {code}: {detail}")
         };
         let (kind, retryable) = match code {
-            "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "ThrottledException"
-            | "RequestLimitExceeded" | "ProvisionedThroughputExceededException" => (ErrorCode::Throttled, true),
-            "AccessDeniedException" | "AccessDenied" | "UnauthorizedException" | "UnrecognizedClientException"
-            | "InvalidSignatureException" | "ExpiredTokenException" | "IncompleteSignature"
-            | "MissingAuthenticationToken" | "InvalidClientTokenId" | "KMSAccessDeniedException" => {
-                (ErrorCode::AccessDenied, false)
+            "ThrottlingException"
+            | "Throttling"
+            | "TooManyRequestsException"
+            | "ThrottledException"
+            | "RequestLimitExceeded"
+            | "ProvisionedThroughputExceededException" => (ErrorCode::Throttled, true),
+            "AccessDeniedException"
+            | "AccessDenied"
+            | "UnauthorizedException"
+            | "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "ExpiredTokenException"
+            | "IncompleteSignature"
+            | "MissingAuthenticationToken"
+            | "InvalidClientTokenId"
+            | "KMSAccessDeniedException" => (ErrorCode::AccessDenied, false),
+            "ResourceNotFoundException" | "ParameterNotFound" | "NotFoundException" => {
+                (ErrorCode::NotFound, false)
             }
-            "ResourceNotFoundException" | "ParameterNotFound" | "NotFoundException" => (ErrorCode::NotFound, false),
-            "ValidationException" | "InvalidParameterException" | "InvalidRequestException"
+            "ValidationException"
+            | "InvalidParameterException"
+            | "InvalidRequestException"
             | "InvalidParameterValueException" => (ErrorCode::InvalidInput, false),
             "ServiceUnavailableException" | "ServiceUnavailable" => (ErrorCode::Unavailable, true),
-            "InternalServerException" | "InternalFailure" | "InternalServerError" | "ServerException" => {
-                (ErrorCode::UpstreamError, true)
-            }
+            "InternalServerException"
+            | "InternalFailure"
+            | "InternalServerError"
+            | "ServerException" => (ErrorCode::UpstreamError, true),
             _ => (ErrorCode::UpstreamError, false),
         };
-        Self { code: kind, message, retryable }
+        Self {
+            code: kind,
+            message,
+            retryable,
+        }
     }
 }
 
@@ -255,7 +319,12 @@ impl ToolError {
     /// The envelope for this error in the invocation `request_id`.
     pub fn envelope<'a>(&'a self, request_id: &'a str) -> Envelope<'a> {
         Envelope {
-            error: EnvelopeBody { code: self.code, message: &self.message, retryable: self.retryable, request_id },
+            error: EnvelopeBody {
+                code: self.code,
+                message: &self.message,
+                retryable: self.retryable,
+                request_id,
+            },
         }
     }
 }
@@ -281,7 +350,10 @@ mod tests {
         for (code, status, retryable) in table {
             assert_eq!(code.http_status(), status, "{code}");
             assert_eq!(code.default_retryable(), retryable, "{code}");
-            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::json!(code.as_str())
+            );
         }
     }
 

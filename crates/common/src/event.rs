@@ -94,7 +94,11 @@ pub struct Invocation {
 impl Invocation {
     /// An invocation for calling a handler outside Lambda (tests, benches).
     pub fn local(deadline: Deadline) -> Self {
-        Self { request_id: "local".to_owned(), deadline, shape: Shape::Direct }
+        Self {
+            request_id: "local".to_owned(),
+            deadline,
+            shape: Shape::Direct,
+        }
     }
 }
 
@@ -115,7 +119,11 @@ pub async fn dispatch<H: Handler>(handler: &H, event: Value, context: &Context) 
     let started = Instant::now();
     let deadline = Deadline::from_epoch_millis(context.deadline);
     let (shape, arguments) = classify(event);
-    let invocation = Invocation { request_id: context.request_id.clone(), deadline, shape };
+    let invocation = Invocation {
+        request_id: context.request_id.clone(),
+        deadline,
+        shape,
+    };
 
     let outcome = match arguments.and_then(|args| check_tool_name::<H>(context).map(|()| args)) {
         Ok(args) => match decode::<H::Input>(args) {
@@ -128,14 +136,19 @@ pub async fn dispatch<H: Handler>(handler: &H, event: Value, context: &Context) 
 
     let elapsed = started.elapsed();
     match &answer.1 {
-        None => tracing::info!(function = H::NAME, shape = shape.as_str(), duration_ms = elapsed.as_millis() as u64, "answered"),
+        None => tracing::info!(
+            function = H::NAME,
+            shape = shape.as_str(),
+            duration_ms = elapsed.as_millis() as u64,
+            "answered"
+        ),
         Some(e) => tracing::warn!(
             function = H::NAME,
             shape = shape.as_str(),
             duration_ms = elapsed.as_millis() as u64,
             code = e.code.as_str(),
             retryable = e.retryable,
-            message = %e.message,
+            error = %e.message,
             "answered with an error"
         ),
     }
@@ -148,12 +161,21 @@ pub async fn dispatch<H: Handler>(handler: &H, event: Value, context: &Context) 
     answer.0
 }
 
-async fn run<H: Handler>(handler: &H, input: H::Input, invocation: &Invocation) -> Result<H::Output, ToolError> {
-    match AssertUnwindSafe(handler.handle(input, invocation)).catch_unwind().await {
+async fn run<H: Handler>(
+    handler: &H,
+    input: H::Input,
+    invocation: &Invocation,
+) -> Result<H::Output, ToolError> {
+    match AssertUnwindSafe(handler.handle(input, invocation))
+        .catch_unwind()
+        .await
+    {
         Ok(result) => result,
         Err(_) => {
             tracing::error!(function = H::NAME, "handler panicked");
-            Err(ToolError::internal("the function failed unexpectedly; the request id locates its log lines"))
+            Err(ToolError::internal(
+                "the function failed unexpectedly; the request id locates its log lines",
+            ))
         }
     }
 }
@@ -162,13 +184,20 @@ async fn run<H: Handler>(handler: &H, input: H::Input, invocation: &Invocation) 
 fn classify(event: Value) -> (Shape, Result<Arguments, ToolError>) {
     let Value::Object(mut event) = event else {
         let kind = json_kind(&event);
-        return (Shape::Direct, Err(ToolError::invalid_input(format!("the event must be a JSON object, got {kind}"))));
+        return (
+            Shape::Direct,
+            Err(ToolError::invalid_input(format!(
+                "the event must be a JSON object, got {kind}"
+            ))),
+        );
     };
     if !event.contains_key("requestContext") {
         return (Shape::Direct, Ok(Arguments::Json(Value::Object(event))));
     }
     if event.contains_key("httpMethod") {
-        let method = string_field(&event, "httpMethod").unwrap_or_default().to_ascii_uppercase();
+        let method = string_field(&event, "httpMethod")
+            .unwrap_or_default()
+            .to_ascii_uppercase();
         let args = http_arguments(&method, &mut event, |event| rest_query_string(event));
         (Shape::ApiGatewayRest, args)
     } else if event.contains_key("routeKey") || event.contains_key("rawPath") {
@@ -180,7 +209,9 @@ fn classify(event: Value) -> (Shape, Result<Arguments, ToolError>) {
             .unwrap_or_default()
             .to_ascii_uppercase();
         let args = http_arguments(&method, &mut event, |event| {
-            Ok(string_field(event, "rawQueryString").unwrap_or_default().to_owned())
+            Ok(string_field(event, "rawQueryString")
+                .unwrap_or_default()
+                .to_owned())
         });
         (Shape::HttpApi, args)
     } else {
@@ -209,22 +240,33 @@ fn http_arguments(
 }
 
 fn body_bytes(event: &mut Map<String, Value>) -> Result<Vec<u8>, ToolError> {
-    let base64 = event.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false);
+    let base64 = event
+        .get("isBase64Encoded")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let body = match event.remove("body") {
         Some(Value::String(body)) => body,
         None | Some(Value::Null) => String::new(),
         Some(other) => {
-            return Err(ToolError::invalid_input(format!("`body` must be a string, got {}", json_kind(&other))));
+            return Err(ToolError::invalid_input(format!(
+                "`body` must be a string, got {}",
+                json_kind(&other)
+            )));
         }
     };
     // Refuse before decoding: base64 is 4/3 of the bytes it carries.
-    let limit = if base64 { MAX_BODY_BYTES / 3 * 4 + 4 } else { MAX_BODY_BYTES };
+    let limit = if base64 {
+        MAX_BODY_BYTES / 3 * 4 + 4
+    } else {
+        MAX_BODY_BYTES
+    };
     if body.len() > limit {
         return Err(too_large(body.len()));
     }
     let bytes = if base64 {
-        aws_smithy_types::base64::decode(&body)
-            .map_err(|_| ToolError::invalid_input("the request body is marked base64 but is not valid base64"))?
+        aws_smithy_types::base64::decode(&body).map_err(|_| {
+            ToolError::invalid_input("the request body is marked base64 but is not valid base64")
+        })?
     } else {
         body.into_bytes()
     };
@@ -232,7 +274,9 @@ fn body_bytes(event: &mut Map<String, Value>) -> Result<Vec<u8>, ToolError> {
         return Err(too_large(bytes.len()));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ToolError::invalid_input("the request body is empty: POST a JSON object with the arguments"));
+        return Err(ToolError::invalid_input(
+            "the request body is empty: POST a JSON object with the arguments",
+        ));
     }
     Ok(bytes)
 }
@@ -259,31 +303,45 @@ fn rest_query_string(event: &Map<String, Value>) -> Result<String, ToolError> {
             pairs.push((key, value.as_str().unwrap_or_default()));
         }
     }
-    serde_urlencoded::to_string(&pairs).map_err(|_| ToolError::invalid_input("the query string could not be read"))
+    serde_urlencoded::to_string(&pairs)
+        .map_err(|_| ToolError::invalid_input("the query string could not be read"))
 }
 
 /// Deserialises the typed input; errors name the field (`max_results: invalid type …`).
 fn decode<I: DeserializeOwned>(arguments: Arguments) -> Result<I, ToolError> {
     let result = match arguments {
-        Arguments::Json(value) => serde_path_to_error::deserialize(value).map_err(|e| input_error(&e)),
+        Arguments::Json(value) => {
+            serde_path_to_error::deserialize(value).map_err(|e| input_error(&e))
+        }
         Arguments::Body(bytes) => {
             if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-                return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-                    Ok(_) => ToolError::invalid_input("the request body must be a JSON object"),
-                    Err(e) => ToolError::invalid_input(format!("the request body is not valid JSON: {e}")),
-                });
+                return Err(
+                    match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                        Ok(_) => ToolError::invalid_input("the request body must be a JSON object"),
+                        Err(e) => ToolError::invalid_input(format!(
+                            "the request body is not valid JSON: {e}"
+                        )),
+                    },
+                );
             }
             let de = &mut serde_json::Deserializer::from_slice(&bytes);
             serde_path_to_error::deserialize(de).map_err(|e| {
                 if e.inner().is_syntax() || e.inner().is_eof() {
-                    ToolError::invalid_input(format!("the request body is not valid JSON: {}", e.inner()))
+                    ToolError::invalid_input(format!(
+                        "the request body is not valid JSON: {}",
+                        e.inner()
+                    ))
                 } else {
                     input_error(&e)
                 }
             })
         }
-        Arguments::Query(query) => serde_urlencoded::from_str(&query)
-            .map_err(|e| ToolError::invalid_input(format!("query string: {}", cut_input_message(&e.to_string())))),
+        Arguments::Query(query) => serde_urlencoded::from_str(&query).map_err(|e| {
+            ToolError::invalid_input(format!(
+                "query string: {}",
+                cut_input_message(&e.to_string())
+            ))
+        }),
     };
     result
 }
@@ -311,12 +369,21 @@ fn cut_input_message(message: &str) -> String {
 /// AgentCore Gateway names the tool it means in the client context; a Lambda behind a
 /// target answers only for its own tool.
 fn check_tool_name<H: Handler>(context: &Context) -> Result<(), ToolError> {
-    let Some(requested) = context.client_context.as_ref().and_then(|c| c.custom.get(AGENTCORE_TOOL_NAME_KEY)) else {
+    let Some(requested) = context
+        .client_context
+        .as_ref()
+        .and_then(|c| c.custom.get(AGENTCORE_TOOL_NAME_KEY))
+    else {
         return Ok(());
     };
-    let tool = requested.rsplit_once("___").map_or(requested.as_str(), |(_, tool)| tool);
+    let tool = requested
+        .rsplit_once("___")
+        .map_or(requested.as_str(), |(_, tool)| tool);
     let same = tool.len() == H::NAME.len()
-        && tool.bytes().zip(H::NAME.bytes()).all(|(a, b)| a == b || (a == b'-' || a == b'_') && (b == b'-' || b == b'_'));
+        && tool
+            .bytes()
+            .zip(H::NAME.bytes())
+            .all(|(a, b)| a == b || (a == b'-' || a == b'_') && (b == b'-' || b == b'_'));
     if same {
         Ok(())
     } else {
@@ -361,7 +428,11 @@ struct HttpHeaders {
 }
 
 /// Renders the outcome in the caller's shape; returns the error too, for logging.
-fn render<O: Serialize>(shape: Shape, request_id: &str, outcome: Result<O, ToolError>) -> (Box<RawValue>, Option<ToolError>) {
+fn render<O: Serialize>(
+    shape: Shape,
+    request_id: &str,
+    outcome: Result<O, ToolError>,
+) -> (Box<RawValue>, Option<ToolError>) {
     let (body, error) = match outcome.and_then(|output| serialize_output(&output)) {
         Ok(body) => (body, None),
         Err(e) => (envelope_json(&e, request_id), Some(e)),
@@ -370,7 +441,9 @@ fn render<O: Serialize>(shape: Shape, request_id: &str, outcome: Result<O, ToolE
         Shape::Direct => Some(body),
         Shape::ApiGatewayRest | Shape::HttpApi => serde_json::value::to_raw_value(&HttpResponse {
             status_code: error.as_ref().map_or(200, |e| e.code.http_status()),
-            headers: HttpHeaders { content_type: "application/json" },
+            headers: HttpHeaders {
+                content_type: "application/json",
+            },
             body: body.get(),
             is_base64_encoded: false,
         })
@@ -382,7 +455,9 @@ fn render<O: Serialize>(shape: Shape, request_id: &str, outcome: Result<O, ToolE
         _ => {
             let e = ToolError::new(
                 ErrorCode::PayloadTooLarge,
-                format!("the result does not fit Lambda's response limit of {MAX_RESPONSE_BYTES} bytes"),
+                format!(
+                    "the result does not fit Lambda's response limit of {MAX_RESPONSE_BYTES} bytes"
+                ),
             );
             let (raw, _) = render::<()>(shape, request_id, Err(e.clone()));
             (raw, Some(e))
@@ -392,11 +467,15 @@ fn render<O: Serialize>(shape: Shape, request_id: &str, outcome: Result<O, ToolE
 
 /// Serialises straight into a `RawValue` (no re-parse), refusing what Lambda would refuse.
 fn serialize_output<O: Serialize>(output: &O) -> Result<Box<RawValue>, ToolError> {
-    let body = serde_json::value::to_raw_value(output).map_err(|_| ToolError::internal("the result could not be serialised"))?;
+    let body = serde_json::value::to_raw_value(output)
+        .map_err(|_| ToolError::internal("the result could not be serialised"))?;
     if body.get().len() > MAX_RESPONSE_BYTES {
         return Err(ToolError::new(
             ErrorCode::PayloadTooLarge,
-            format!("the result is {} bytes; Lambda's response limit is {MAX_RESPONSE_BYTES} bytes", body.get().len()),
+            format!(
+                "the result is {} bytes; Lambda's response limit is {MAX_RESPONSE_BYTES} bytes",
+                body.get().len()
+            ),
         ));
     }
     Ok(body)

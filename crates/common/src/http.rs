@@ -11,7 +11,11 @@ use std::{sync::OnceLock, time::Duration};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// Bytes that are percent-encoded: everything but RFC 3986 unreserved characters.
-const STRICT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const STRICT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Appends `key=value` pairs to `out`, strictly percent-encoded and `&`-separated.
 pub fn encode_pairs<'a>(out: &mut String, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
@@ -60,7 +64,10 @@ mod tests {
 
     #[test]
     fn encodes_everything_but_unreserved() {
-        let q = form_encode([("query", r#"sum(rate(x{a=~"b|c", d="e f+g"}[5m])) ü"#), ("a.b_c~d-e", "")]);
+        let q = form_encode([
+            ("query", r#"sum(rate(x{a=~"b|c", d="e f+g"}[5m])) ü"#),
+            ("a.b_c~d-e", ""),
+        ]);
         assert_eq!(
             q,
             "query=sum%28rate%28x%7Ba%3D~%22b%7Cc%22%2C%20d%3D%22e%20f%2Bg%22%7D%5B5m%5D%29%29%20%C3%BC&a.b_c~d-e="

@@ -40,7 +40,7 @@ pub mod http;
 pub mod sigv4;
 pub mod telemetry;
 
-pub use config::{AppConfig, Secret, Settings};
+pub use config::{AppConfig, Origin, Secret, Settings};
 pub use deadline::Deadline;
 pub use error::{ErrorCode, ToolError};
 pub use event::{Handler, Invocation, Shape};
@@ -54,7 +54,9 @@ use serde_json::Value;
 pub async fn serve<H: Handler>(handler: H) -> Result<(), lambda_runtime::Error> {
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<_, lambda_runtime::Error>(event::dispatch(handler, event.payload, &event.context).await)
+        Ok::<_, lambda_runtime::Error>(
+            event::dispatch(handler, event.payload, &event.context).await,
+        )
     }))
     .await
 }

@@ -44,13 +44,26 @@ pub struct RequestSigner {
 
 impl RequestSigner {
     /// A signer using `provider` (any credentials provider; the SDK's chain in production).
-    pub fn new(provider: SharedCredentialsProvider, region: impl Into<String>, service: impl Into<String>) -> Self {
-        Self { provider, cached: Mutex::new(None), region: region.into(), service: service.into() }
+    pub fn new(
+        provider: SharedCredentialsProvider,
+        region: impl Into<String>,
+        service: impl Into<String>,
+    ) -> Self {
+        Self {
+            provider,
+            cached: Mutex::new(None),
+            region: region.into(),
+            service: service.into(),
+        }
     }
 
     /// A signer using the SDK configuration's credentials chain, in `region` or else the
     /// configuration's region.
-    pub fn from_sdk_config(sdk: &SdkConfig, service: &str, region: Option<&str>) -> Result<Self, ToolError> {
+    pub fn from_sdk_config(
+        sdk: &SdkConfig,
+        service: &str,
+        region: Option<&str>,
+    ) -> Result<Self, ToolError> {
         let provider = sdk
             .credentials_provider()
             .ok_or_else(|| ToolError::config("no AWS credentials provider is configured"))?;
@@ -77,23 +90,33 @@ impl RequestSigner {
     }
 
     /// [`Self::sign`] at a given time (tests use fixed times).
-    pub async fn sign_at(&self, request: &mut reqwest::Request, time: SystemTime) -> Result<(), ToolError> {
+    pub async fn sign_at(
+        &self,
+        request: &mut reqwest::Request,
+        time: SystemTime,
+    ) -> Result<(), ToolError> {
         let identity: Identity = self.credentials().await?.into();
-        let body = match request.body() {
-            None => SignableBody::Bytes(&[]),
-            Some(body) => SignableBody::Bytes(
-                body.as_bytes().ok_or_else(|| ToolError::internal("a streaming request body cannot be signed"))?,
-            ),
-        };
+        let body =
+            match request.body() {
+                None => SignableBody::Bytes(&[]),
+                Some(body) => SignableBody::Bytes(body.as_bytes().ok_or_else(|| {
+                    ToolError::internal("a streaming request body cannot be signed")
+                })?),
+            };
         let mut headers = Vec::with_capacity(request.headers().len());
         for (name, value) in request.headers() {
-            let value = value
-                .to_str()
-                .map_err(|_| ToolError::internal("a request header is not visible ASCII and cannot be signed"))?;
+            let value = value.to_str().map_err(|_| {
+                ToolError::internal("a request header is not visible ASCII and cannot be signed")
+            })?;
             headers.push((name.as_str(), value));
         }
-        let signable = SignableRequest::new(request.method().as_str(), request.url().as_str(), headers.into_iter(), body)
-            .map_err(|_| ToolError::internal("the request could not be prepared for signing"))?;
+        let signable = SignableRequest::new(
+            request.method().as_str(),
+            request.url().as_str(),
+            headers.into_iter(),
+            body,
+        )
+        .map_err(|_| ToolError::internal("the request could not be prepared for signing"))?;
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
@@ -121,12 +144,18 @@ impl RequestSigner {
     async fn credentials(&self) -> Result<Credentials, ToolError> {
         let mut cached = self.cached.lock().await;
         if let Some(credentials) = cached.as_ref() {
-            let fresh = credentials.expiry().is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_BEFORE_EXPIRY);
+            let fresh = credentials
+                .expiry()
+                .is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_BEFORE_EXPIRY);
             if fresh {
                 return Ok(credentials.clone());
             }
         }
-        let credentials = self.provider.provide_credentials().await.map_err(|e| credentials_error(&e))?;
+        let credentials = self
+            .provider
+            .provide_credentials()
+            .await
+            .map_err(|e| credentials_error(&e))?;
         *cached = Some(credentials.clone());
         Ok(credentials)
     }
@@ -137,10 +166,14 @@ fn credentials_error(err: &CredentialsError) -> ToolError {
         CredentialsError::CredentialsNotLoaded(_) | CredentialsError::InvalidConfiguration(_) => {
             ToolError::config("no AWS credentials could be loaded for signing")
         }
-        CredentialsError::ProviderTimedOut(_) => {
-            ToolError::new(ErrorCode::UpstreamTimeout, "the AWS credentials provider did not answer in time")
-        }
-        _ => ToolError::new(ErrorCode::Unavailable, "the AWS credentials provider failed"),
+        CredentialsError::ProviderTimedOut(_) => ToolError::new(
+            ErrorCode::UpstreamTimeout,
+            "the AWS credentials provider did not answer in time",
+        ),
+        _ => ToolError::new(
+            ErrorCode::Unavailable,
+            "the AWS credentials provider failed",
+        ),
     }
 }
 
@@ -149,25 +182,52 @@ mod tests {
     use super::*;
 
     fn signer(token: Option<&str>) -> RequestSigner {
-        let credentials = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token.map(str::to_owned), None, "test");
-        RequestSigner::new(SharedCredentialsProvider::new(credentials), "us-east-1", "aps")
+        let credentials = Credentials::new(
+            "AKIDEXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            token.map(str::to_owned),
+            None,
+            "test",
+        );
+        RequestSigner::new(
+            SharedCredentialsProvider::new(credentials),
+            "us-east-1",
+            "aps",
+        )
     }
 
     #[tokio::test]
     async fn adds_the_sigv4_headers_and_marks_them_sensitive() {
         let mut request = reqwest::Request::new(
             reqwest::Method::POST,
-            "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1/api/v1/query".parse().unwrap(),
+            "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1/api/v1/query"
+                .parse()
+                .unwrap(),
         );
         *request.body_mut() = Some("query=up".into());
-        signer(Some("session-token")).sign(&mut request).await.unwrap();
+        signer(Some("session-token"))
+            .sign(&mut request)
+            .await
+            .unwrap();
         let auth = request.headers().get("authorization").unwrap();
         assert!(auth.is_sensitive());
         let auth = auth.to_str().unwrap();
-        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), "{auth}");
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
+            "{auth}"
+        );
         assert!(auth.contains("/us-east-1/aps/aws4_request"), "{auth}");
-        assert!(auth.contains("SignedHeaders=host;x-amz-date;x-amz-security-token"), "{auth}");
-        assert!(request.headers().get("x-amz-security-token").unwrap().is_sensitive());
+        assert!(
+            auth.contains("SignedHeaders=host;x-amz-date;x-amz-security-token"),
+            "{auth}"
+        );
+        assert!(
+            request
+                .headers()
+                .get("x-amz-security-token")
+                .unwrap()
+                .is_sensitive()
+        );
         assert!(!format!("{request:?}").contains("session-token"));
     }
 
@@ -176,15 +236,26 @@ mod tests {
         #[derive(Debug)]
         struct NoCredentials;
         impl ProvideCredentials for NoCredentials {
-            fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+            fn provide_credentials<'a>(
+                &'a self,
+            ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
             where
                 Self: 'a,
             {
-                aws_credential_types::provider::future::ProvideCredentials::ready(Err(CredentialsError::not_loaded_no_source()))
+                aws_credential_types::provider::future::ProvideCredentials::ready(Err(
+                    CredentialsError::not_loaded_no_source(),
+                ))
             }
         }
-        let signer = RequestSigner::new(SharedCredentialsProvider::new(NoCredentials), "us-east-1", "aps");
-        let mut request = reqwest::Request::new(reqwest::Method::GET, "https://example.com/".parse().unwrap());
+        let signer = RequestSigner::new(
+            SharedCredentialsProvider::new(NoCredentials),
+            "us-east-1",
+            "aps",
+        );
+        let mut request = reqwest::Request::new(
+            reqwest::Method::GET,
+            "https://example.com/".parse().unwrap(),
+        );
         let err = signer.sign(&mut request).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::ConfigError);
         assert!(request.headers().get("authorization").is_none());

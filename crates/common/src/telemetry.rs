@@ -22,7 +22,18 @@ use serde_json::{Map, Value, json};
 use tracing_subscriber::{EnvFilter, filter::LevelFilter};
 
 /// Targets that never log below `info`, whatever `RUST_LOG` says (see the module docs).
-const QUIET_TARGETS: &[&str] = &["aws_smithy_runtime", "aws_smithy_http_client", "aws_sdk_ssm", "aws_config", "aws_sigv4", "hyper", "hyper_util", "h2", "rustls", "reqwest"];
+const QUIET_TARGETS: &[&str] = &[
+    "aws_smithy_runtime",
+    "aws_smithy_http_client",
+    "aws_sdk_ssm",
+    "aws_config",
+    "aws_sigv4",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+    "reqwest",
+];
 
 /// Installs the JSON subscriber. Safe to call once per process; a second call is ignored.
 pub fn init() {
@@ -37,11 +48,23 @@ pub fn init() {
 
 /// The filter [`init`] uses: the requested level for everything, except [`QUIET_TARGETS`].
 pub fn filter() -> EnvFilter {
-    let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_default();
-    let requested = if requested.trim().is_empty() { "info".to_owned() } else { requested.to_ascii_lowercase() };
+    let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_default();
+    let requested = if requested.trim().is_empty() {
+        "info".to_owned()
+    } else {
+        requested.to_ascii_lowercase()
+    };
     // Lambda's controls use bare levels (DEBUG, WARN, FATAL); RUST_LOG may be directives.
-    let requested = if requested == "fatal" { "error".to_owned() } else { requested };
-    let mut filter = EnvFilter::builder().with_default_directive(LevelFilter::INFO.into()).parse_lossy(&requested);
+    let requested = if requested == "fatal" {
+        "error".to_owned()
+    } else {
+        requested
+    };
+    let mut filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .parse_lossy(&requested);
     for target in QUIET_TARGETS {
         if let Ok(directive) = format!("{target}=info").parse() {
             filter = filter.add_directive(directive);
@@ -70,7 +93,11 @@ pub struct Metrics {
 impl Metrics {
     /// A record in CloudWatch `namespace`.
     pub fn new(namespace: &'static str) -> Self {
-        Self { namespace, dimensions: Vec::new(), metrics: Vec::new() }
+        Self {
+            namespace,
+            dimensions: Vec::new(),
+            metrics: Vec::new(),
+        }
     }
 
     /// Adds a dimension (every metric of the record is reported per its value).
@@ -87,7 +114,8 @@ impl Metrics {
 
     /// Adds a `Milliseconds` metric.
     pub fn milliseconds(mut self, name: &'static str, value: Duration) -> Self {
-        self.metrics.push((name, "Milliseconds", value.as_secs_f64() * 1000.0));
+        self.metrics
+            .push((name, "Milliseconds", value.as_secs_f64() * 1000.0));
         self
     }
 
@@ -99,7 +127,9 @@ impl Metrics {
 
     /// The record as EMF JSON.
     pub fn to_json(&self) -> Value {
-        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
         let mut record = Map::new();
         record.insert(
             "_aws".into(),
@@ -144,7 +174,10 @@ mod tests {
         let cw = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(cw["Namespace"], "DevOpsAgent");
         assert_eq!(cw["Dimensions"], json!([["Function"]]));
-        assert_eq!(cw["Metrics"], json!([{"Name": "Invocations", "Unit": "Count"}, {"Name": "Duration", "Unit": "Milliseconds"}]));
+        assert_eq!(
+            cw["Metrics"],
+            json!([{"Name": "Invocations", "Unit": "Count"}, {"Name": "Duration", "Unit": "Milliseconds"}])
+        );
         assert_eq!(v["Function"], "eks_info");
         assert_eq!(v["Invocations"], 1.0);
         assert_eq!(v["Duration"], 1.5);

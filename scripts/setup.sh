@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the local stack and the tests need, idempotently, and nothing twice:
+#   - Debian's prometheus/promtool (apt, --no-install-recommends);
+#   - a Python venv at target/stack-venv with tests/stack/requirements.txt, reinstalled
+#     only when that file changes.
+# Sourced by scripts/test.sh and scripts/dev.sh; exports TEST_STACK_VENV and puts the
+# venv's bin/ (cargo-lambda, cfn-lint) on PATH.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  echo "setup: installing Debian's prometheus (for prometheus and promtool)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
+venv="${TEST_STACK_VENV:-$root/target/stack-venv}"
+requirements="$root/tests/stack/requirements.txt"
+stamp="$venv/.requirements.sha256"
+want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: creating the Python venv $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+  echo "$want" > "$stamp"
+fi
+export TEST_STACK_VENV="$venv"
+export PATH="$venv/bin:$PATH"

@@ -1,0 +1,145 @@
+//! moto's server on loopback: SSM, EKS, AMP, STS and DynamoDB for the real AWS SDK clients.
+
+use std::{path::PathBuf, process::Command, time::Duration};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use serde::Deserialize;
+use tempfile::TempDir;
+
+use crate::{
+    Result,
+    process::{ServerProcess, free_port},
+    stack_file, venv,
+};
+
+/// The region every fixture lives in.
+pub const REGION: &str = "us-east-1";
+
+/// What `stack/seed_moto.py` created.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Fixtures {
+    /// Region of all resources.
+    pub region: String,
+    /// Cluster name → version, node groups and Fargate profiles.
+    pub clusters: std::collections::BTreeMap<String, ClusterFixture>,
+    /// AMP workspace alias → workspace id (moto generates the ids).
+    pub workspaces: std::collections::BTreeMap<String, String>,
+}
+
+/// One seeded EKS cluster.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClusterFixture {
+    /// Kubernetes version.
+    pub version: String,
+    /// Node group names.
+    pub nodegroups: Vec<String>,
+    /// Fargate profile names.
+    pub fargate_profiles: Vec<String>,
+}
+
+/// A running moto server.
+#[derive(Debug)]
+pub struct Moto {
+    process: ServerProcess,
+    endpoint: String,
+    _dir: TempDir,
+}
+
+impl Moto {
+    /// Starts moto's server on a free port (empty: no fixtures).
+    pub async fn start() -> Result<Self> {
+        let venv = venv()?;
+        let dir = tempfile::Builder::new().prefix("moto-").tempdir()?;
+        let mut last_error = None;
+        for _ in 0..3 {
+            let port = free_port()?;
+            let mut command = Command::new(venv.join("bin/moto_server"));
+            command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            let mut process =
+                ServerProcess::spawn("moto", &mut command, &dir.path().join("moto.log"))?;
+            let endpoint = format!("http://127.0.0.1:{port}");
+            match process
+                .wait_ready(&format!("{endpoint}/moto-api/"), Duration::from_secs(30))
+                .await
+            {
+                Ok(()) => {
+                    return Ok(Self {
+                        process,
+                        endpoint,
+                        _dir: dir,
+                    });
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| "moto did not start".into()))
+    }
+
+    /// Starts moto and seeds the EKS clusters and AMP workspaces of `stack/seed_moto.py`.
+    pub async fn start_seeded() -> Result<(Self, Fixtures)> {
+        let moto = Self::start().await?;
+        let fixtures = moto.seed()?;
+        Ok((moto, fixtures))
+    }
+
+    /// Runs the seed script against this server.
+    pub fn seed(&self) -> Result<Fixtures> {
+        let python: PathBuf = venv()?.join("bin/python");
+        let output = Command::new(python)
+            .arg(stack_file("seed_moto.py"))
+            .arg(&self.endpoint)
+            .output()?;
+        if !output.status.success() {
+            return Err(format!(
+                "seeding moto failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
+        }
+        Ok(serde_json::from_slice(&output.stdout)?)
+    }
+
+    /// Base URL for `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// Environment for a function process that should use this server: endpoint, region and
+    /// moto's dummy credentials.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+            ("AWS_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_SESSION_TOKEN", "testing"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    /// An SDK configuration for in-process clients pointed at `endpoint` (this server, or a
+    /// proxy in front of it), with the same HTTP client the functions use.
+    pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .http_client(common::aws::http_client())
+            .endpoint_url(endpoint)
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new(
+                "testing",
+                "testing",
+                Some("testing".into()),
+                None,
+                "moto",
+            ))
+            .load()
+            .await
+    }
+}

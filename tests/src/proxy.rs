@@ -1,0 +1,171 @@
+//! An HTTP proxy that sits in front of a real server and counts, fails, holds or passes
+//! requests: how the tests see how many SSM calls a cache made, or make SSM go away.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    extract::{Request, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use tokio::sync::{Notify, watch};
+
+use crate::Result;
+
+/// What the proxy does with the next requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Forward to the upstream and relay the answer.
+    Pass,
+    /// Answer with this status and an empty JSON body.
+    Fail(u16),
+}
+
+struct Shared {
+    upstream: String,
+    client: reqwest::Client,
+    mode: Mutex<Mode>,
+    /// `X-Amz-Target` (or method and path) of every request seen, in order.
+    seen: Mutex<Vec<String>>,
+    arrived: Notify,
+    gate: watch::Sender<bool>,
+}
+
+/// A running proxy.
+pub struct FaultProxy {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` (a base URL) on a free loopback port, passing requests.
+    pub async fn start(upstream: &str) -> Result<Self> {
+        let (gate, _) = watch::channel(true);
+        let shared = Arc::new(Shared {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            client: crate::http_client(),
+            mode: Mutex::new(Mode::Pass),
+            seen: Mutex::new(Vec::new()),
+            arrived: Notify::new(),
+            gate,
+        });
+        let app = Router::new().fallback(handle).with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            shared,
+            addr,
+            server,
+        })
+    }
+
+    /// Base URL of the proxy.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Changes what happens to the next requests.
+    pub fn set_mode(&self, mode: Mode) {
+        *self.shared.mode.lock().unwrap() = mode;
+    }
+
+    /// Holds every request until [`Self::open`] (requests are counted when they arrive).
+    pub fn hold(&self) {
+        self.shared.gate.send_replace(false);
+    }
+
+    /// Releases held requests.
+    pub fn open(&self) {
+        self.shared.gate.send_replace(true);
+    }
+
+    /// Requests seen so far, by `X-Amz-Target` (AWS JSON protocols) or `METHOD /path`.
+    pub fn seen(&self) -> Vec<String> {
+        self.shared.seen.lock().unwrap().clone()
+    }
+
+    /// How many requests named `target` were seen.
+    pub fn count(&self, target: &str) -> usize {
+        self.shared
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| t.as_str() == target)
+            .count()
+    }
+
+    /// Waits until at least `n` requests have arrived.
+    pub async fn wait_for(&self, n: usize) {
+        loop {
+            let notified = self.shared.arrived.notified();
+            if self.shared.seen.lock().unwrap().len() >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let label = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{} {}", parts.method, parts.uri.path()));
+    shared.seen.lock().unwrap().push(label);
+    shared.arrived.notify_waiters();
+
+    let mut gate = shared.gate.subscribe();
+    let _ = gate.wait_for(|open| *open).await;
+
+    let mode = *shared.mode.lock().unwrap();
+    if let Mode::Fail(status) = mode {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return (status, [("content-type", "application/json")], "{}").into_response();
+    }
+    let Ok(body) = axum::body::to_bytes(body, 64 << 20).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut headers = parts.headers.clone();
+    headers.remove("host");
+    let forwarded = shared
+        .client
+        .request(parts.method.clone(), format!("{}{path}", shared.upstream))
+        .headers(headers)
+        .body(body)
+        .send()
+        .await;
+    match forwarded {
+        Ok(response) => {
+            let status = response.status();
+            let mut out_headers = HeaderMap::new();
+            for (name, value) in response.headers() {
+                if name != "transfer-encoding" && name != "content-length" && name != "connection" {
+                    out_headers.insert(name.clone(), value.clone());
+                }
+            }
+            let bytes: Bytes = response.bytes().await.unwrap_or_default();
+            (status, out_headers, Body::from(bytes)).into_response()
+        }
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
