@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::{orchestrator::HttpResponse, result::SdkError};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
@@ -188,11 +188,11 @@ impl ToolError {
     }
 
     /// Maps an AWS SDK failure. Service errors keep the AWS error code and its message
-    /// (AWS messages name resources and actions, never credentials), cut to a sentence.
-    pub fn from_sdk<E, R>(service: &str, err: &SdkError<E, R>) -> Self
+    /// (AWS messages name resources and actions, never credentials), cut to a sentence; an
+    /// error without a known code (a proxy's bare 503, say) is mapped by its HTTP status.
+    pub fn from_sdk<E>(service: &str, err: &SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error,
-        R: fmt::Debug,
     {
         match err {
             SdkError::TimeoutError(_) => Self::new(
@@ -223,12 +223,23 @@ impl ToolError {
                     }
                 }
             }
-            SdkError::ResponseError(_) => Self {
-                code: ErrorCode::UpstreamError,
-                message: format!("{service} sent a response that could not be read"),
-                retryable: true,
-            },
-            SdkError::ServiceError(service_err) => Self::from_aws_code(service, service_err.err()),
+            SdkError::ResponseError(response) => {
+                let status = response.raw().status().as_u16();
+                if status >= 400 {
+                    Self::upstream_status(service, status)
+                } else {
+                    Self {
+                        code: ErrorCode::UpstreamError,
+                        message: format!("{service} sent a response that could not be read"),
+                        retryable: true,
+                    }
+                }
+            }
+            SdkError::ServiceError(service_err) => Self::from_aws_code(
+                service,
+                service_err.err(),
+                service_err.raw().status().as_u16(),
+            ),
             SdkError::ConstructionFailure(_) => {
                 Self::internal(&format!("could not build the request to {service}"))
             }
@@ -240,8 +251,14 @@ impl ToolError {
         }
     }
 
-    fn from_aws_code(service: &str, err: &(impl ProvideErrorMetadata + std::error::Error)) -> Self {
-        let code = err.code().unwrap_or("Unknown");
+    fn from_aws_code(
+        service: &str,
+        err: &(impl ProvideErrorMetadata + std::error::Error),
+        status: u16,
+    ) -> Self {
+        let Some(code) = err.code() else {
+            return Self::upstream_status(service, status);
+        };
         let detail = err.message().map(cut).unwrap_or_default();
         let message = if detail.is_empty() {
             format!("{service} returned {code}")

@@ -1,0 +1,335 @@
+//! `common::config` against moto's SSM, seen through a proxy that counts and fails
+//! requests: one sweep serves many reads within the TTL, an expired TTL refreshes, many
+//! concurrent callers share one refresh, a failed refresh serves the last good values, and
+//! a SecureString never reaches a log line or a response.
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use aws_sdk_ssm::types::ParameterType;
+use common::{AppConfig, ErrorCode};
+use integration_tests::{
+    lambda::LambdaFunction,
+    moto::Moto,
+    proxy::{FaultProxy, Mode},
+};
+use serde_json::json;
+
+const PATH: &str = "/devops-agent/test";
+const SWEEP: &str = "AmazonSSM.GetParametersByPath";
+const CANARY: &str = "canary-6f1d2a9e-never-print-me";
+
+async fn ssm_client(endpoint: &str) -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::new(&Moto::sdk_config_for(endpoint).await)
+}
+
+async fn put(ssm: &aws_sdk_ssm::Client, key: &str, value: &str, kind: ParameterType) {
+    ssm.put_parameter()
+        .name(format!("{PATH}/{key}"))
+        .value(value)
+        .r#type(kind)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("moto stores the parameter");
+}
+
+/// moto with `n` plain parameters `k00..`, one nested one and one SecureString, and a
+/// counting proxy in front of it.
+async fn stack(n: usize) -> (Moto, FaultProxy, aws_sdk_ssm::Client) {
+    let moto = Moto::start().await.unwrap();
+    let direct = ssm_client(moto.endpoint()).await;
+    for i in 0..n {
+        put(
+            &direct,
+            &format!("k{i:02}"),
+            &format!("v{i}"),
+            ParameterType::String,
+        )
+        .await;
+    }
+    put(&direct, "agent/max_cycles", "8", ParameterType::String).await;
+    put(
+        &direct,
+        "websearch/api_key",
+        CANARY,
+        ParameterType::SecureString,
+    )
+    .await;
+    let proxy = FaultProxy::start(moto.endpoint()).await.unwrap();
+    (moto, proxy, direct)
+}
+
+async fn config_via(proxy: &FaultProxy, ttl: Duration) -> AppConfig {
+    AppConfig::with_ssm_client(ssm_client(&proxy.url()).await, PATH, ttl).unwrap()
+}
+
+#[tokio::test]
+async fn one_sweep_serves_every_read_within_the_ttl() {
+    // 12 + 2 parameters: more than one page (GetParametersByPath returns at most 10).
+    let (_moto, proxy, _) = stack(12).await;
+    let config = config_via(&proxy, Duration::from_secs(300)).await;
+    for _ in 0..25 {
+        let settings = config.settings().await.unwrap();
+        assert_eq!(settings.get("k11").as_deref(), Some("v11"));
+        assert_eq!(
+            settings.parse::<u32>("agent/max_cycles").unwrap(),
+            Some(8),
+            "nested keys are read (recursive)"
+        );
+        assert_eq!(
+            settings.secret("websearch/api_key").unwrap().expose(),
+            CANARY,
+            "SecureStrings arrive decrypted"
+        );
+        assert_eq!(settings.generation(), 1);
+    }
+    assert_eq!(
+        proxy.count(SWEEP),
+        2,
+        "one paginated sweep (two pages) for 25 reads: {:?}",
+        proxy.seen()
+    );
+}
+
+#[tokio::test]
+async fn an_expired_ttl_refreshes_and_sees_new_values() {
+    let (_moto, proxy, direct) = stack(1).await;
+    // A TTL of zero: every read is past it, so each read must refresh; no sleeping needed.
+    let config = config_via(&proxy, Duration::ZERO).await;
+    let first = config.settings().await.unwrap();
+    assert_eq!(first.get("k00").as_deref(), Some("v0"));
+    put(&direct, "k00", "changed", ParameterType::String).await;
+    let second = config.settings().await.unwrap();
+    assert_eq!(second.get("k00").as_deref(), Some("changed"));
+    assert_eq!((first.generation(), second.generation()), (1, 2));
+    assert_eq!(
+        first.get("k00").as_deref(),
+        Some("v0"),
+        "a snapshot held by a request does not change under it"
+    );
+    assert_eq!(proxy.count(SWEEP), 2);
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_refresh() {
+    let (_moto, proxy, _) = stack(1).await;
+    let config = Arc::new(config_via(&proxy, Duration::from_secs(300)).await);
+    proxy.hold();
+    let callers: Vec<_> = (0..16)
+        .map(|_| {
+            let config = config.clone();
+            tokio::spawn(async move { config.settings().await.map(|s| s.generation()) })
+        })
+        .collect();
+    // The first sweep is now held at the proxy; the other callers queue behind it.
+    proxy.wait_for(1).await;
+    tokio::task::yield_now().await;
+    proxy.open();
+    for caller in callers {
+        assert_eq!(caller.await.unwrap().unwrap(), 1);
+    }
+    assert_eq!(proxy.count(SWEEP), 1, "{:?}", proxy.seen());
+}
+
+/// Captures this thread's log output as text.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_failed_refresh_serves_the_last_good_values_with_a_warning() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (_moto, proxy, _) = stack(1).await;
+    let config = config_via(&proxy, Duration::ZERO).await;
+    assert_eq!(config.settings().await.unwrap().generation(), 1);
+
+    proxy.set_mode(Mode::Fail(503));
+    let stale = config
+        .settings()
+        .await
+        .expect("stale values instead of an error");
+    assert_eq!(
+        (stale.generation(), stale.get("k00").as_deref()),
+        (1, Some("v0"))
+    );
+    assert!(
+        proxy.count(SWEEP) >= 2,
+        "the refresh was attempted: {:?}",
+        proxy.seen()
+    );
+    let text = logs.text();
+    assert!(
+        text.contains("configuration refresh failed; serving the last good values"),
+        "{text}"
+    );
+    assert!(text.contains("UNAVAILABLE"), "{text}");
+
+    proxy.set_mode(Mode::Pass);
+    assert_eq!(
+        config.settings().await.unwrap().generation(),
+        2,
+        "recovers once SSM answers"
+    );
+    // This subscriber is uncapped: the SDK's own trace output is here, and still no secret.
+    let text = logs.text();
+    assert!(
+        text.contains("GetParametersByPath") && text.contains("\"level\":\"TRACE\""),
+        "the SDK logged at trace"
+    );
+    assert!(
+        !text.contains(CANARY),
+        "no SecureString in any log line, even at trace level"
+    );
+}
+
+#[tokio::test]
+async fn a_cold_start_without_ssm_is_a_retryable_error_naming_the_path() {
+    let (_moto, proxy, _) = stack(1).await;
+    proxy.set_mode(Mode::Fail(503));
+    let err = config_via(&proxy, Duration::from_secs(300))
+        .await
+        .settings()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code, err.retryable),
+        (ErrorCode::Unavailable, true),
+        "{err}"
+    );
+    assert!(err.message.contains(PATH), "{err}");
+
+    // Nothing listening at all: connection refused.
+    let refused = AppConfig::with_ssm_client(
+        ssm_client("http://127.0.0.1:9").await,
+        PATH,
+        Duration::from_secs(300),
+    )
+    .unwrap();
+    let err = refused.settings().await.unwrap_err();
+    assert_eq!(
+        (err.code, err.retryable),
+        (ErrorCode::Unavailable, true),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_required_key_is_a_config_error_naming_key_and_places() {
+    let (_moto, proxy, _) = stack(1).await;
+    let settings = config_via(&proxy, Duration::from_secs(300))
+        .await
+        .settings()
+        .await
+        .unwrap();
+    let err = settings.require("model/id").unwrap_err();
+    assert_eq!(err.code, ErrorCode::ConfigError);
+    assert_eq!(
+        err.message,
+        format!(
+            "configuration key `model/id` is not set: add the SSM parameter {PATH}/model/id or the environment variable MODEL_ID"
+        )
+    );
+    let err = settings.parse::<u32>("websearch/api_key").unwrap_err();
+    assert!(
+        err.message.contains("`websearch/api_key`") && !err.message.contains(CANARY),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_function_reads_ssm_once_prefers_the_environment_and_never_prints_a_secret() {
+    let (moto, proxy, _) = stack(1).await;
+    let mut env = moto.env();
+    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
+    env.extend([
+        ("AWS_ENDPOINT_URL_SSM".to_owned(), proxy.url()),
+        ("APP_CONFIG_PATH".to_owned(), PATH.to_owned()),
+        // The most verbose logging there is: still no secret may appear.
+        ("RUST_LOG".to_owned(), "trace".to_owned()),
+        ("AGENT_MAX_CYCLES".to_owned(), "3".to_owned()),
+    ]);
+    let f = LambdaFunction::start("echo", &env).await.unwrap();
+    assert_eq!(
+        proxy.count(SWEEP),
+        0,
+        "nothing is read before the first request asks"
+    );
+
+    let mut responses = Vec::new();
+    for (key, origin) in [
+        ("websearch/api_key", Some("ssm")),
+        ("agent/max_cycles", Some("environment")),
+        ("model/id", None),
+    ] {
+        let answer = f
+            .invoke(&json!({"message": "cfg", "config_key": key}))
+            .await
+            .unwrap()
+            .response();
+        assert_eq!(
+            answer["config"]["origin"].as_str(),
+            origin,
+            "{key}: {answer}"
+        );
+        responses.push(answer.to_string());
+    }
+    // An error path, so its log lines are scanned too.
+    responses.push(
+        f.invoke(&json!({"message": "x".repeat(1001)}))
+            .await
+            .unwrap()
+            .response()
+            .to_string(),
+    );
+    assert_eq!(
+        proxy.count(SWEEP),
+        1,
+        "one sweep for three reads: {:?}",
+        proxy.seen()
+    );
+
+    let logs = f.logs();
+    assert!(
+        logs.contains("\"level\":\"TRACE\"") || logs.contains("\"level\":\"DEBUG\""),
+        "trace logging was on:\n{logs}"
+    );
+    for (i, text) in responses.iter().enumerate() {
+        assert!(
+            !text.contains(CANARY),
+            "response {i} leaks the SecureString: {text}"
+        );
+    }
+    let leaks: Vec<&str> = logs.lines().filter(|l| l.contains(CANARY)).collect();
+    assert!(
+        leaks.is_empty(),
+        "log lines carry the SecureString:\n{}",
+        leaks.join("\n")
+    );
+}
