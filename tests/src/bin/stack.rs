@@ -1,0 +1,54 @@
+//! Runs the local stack until interrupted, for `make dev` and for trying functions by hand:
+//! Prometheus with the test data set, and moto seeded with the EKS/AMP fixtures and the
+//! local configuration under `/devops-agent/local` in SSM.
+//!
+//! `stack <env-file>` writes the variables a function needs to use the stack
+//! (`AWS_ENDPOINT_URL`, `APP_CONFIG_PATH`, `PROMETHEUS_URL`, …) to `<env-file>` in the
+//! `KEY=VALUE` format `cargo lambda watch --env-file` reads, then waits for SIGINT/SIGTERM
+//! and stops both servers.
+
+use aws_sdk_ssm::types::ParameterType;
+use integration_tests::{moto::Moto, prometheus::Prometheus};
+
+/// The configuration a local run starts with (non-secret, like the SAM template's).
+const LOCAL_CONFIG: &[(&str, &str)] = &[
+    ("agent/max_cycles", "8"),
+    ("agent/tool_timeout_seconds", "20"),
+    ("agent/window_size", "20"),
+    ("model/temperature", "0.3"),
+    ("model/max_tokens", "2048"),
+];
+
+#[tokio::main]
+async fn main() -> integration_tests::Result<()> {
+    let env_file = std::env::args().nth(1).ok_or("usage: stack <env-file>")?;
+    let prometheus = Prometheus::start().await?;
+    let (moto, fixtures) = Moto::start_seeded().await?;
+    let ssm = aws_sdk_ssm::Client::new(&Moto::sdk_config_for(moto.endpoint()).await);
+    for (key, value) in LOCAL_CONFIG {
+        ssm.put_parameter()
+            .name(format!("/devops-agent/local/{key}"))
+            .value(*value)
+            .r#type(ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await?;
+    }
+    let mut lines: Vec<String> = moto.env().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    lines.push("APP_CONFIG_PATH=/devops-agent/local".to_owned());
+    lines.push(format!("PROMETHEUS_URL={}", prometheus.url()));
+    lines.push("AWS_LAMBDA_LOG_LEVEL=info".to_owned());
+    std::fs::write(&env_file, lines.join("\n") + "\n")?;
+    println!("prometheus  {} (data set 2026-01-01T00:00Z to 01:00Z)", prometheus.url());
+    println!("moto        {} (clusters: {})", moto.endpoint(), fixtures.clusters.keys().cloned().collect::<Vec<_>>().join(", "));
+    println!("environment {env_file}");
+
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    drop(moto);
+    drop(prometheus);
+    Ok(())
+}
