@@ -6,14 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${RUNS:-30}"
-cargo build --release --locked -p common --examples
-cargo build --release --locked -p integration-tests --bin coldstart
-target/release/coldstart --runs "$runs" target/release/examples/bare_echo target/release/examples/echo
+cargo build --release --locked -p integration-tests --bin coldstart --bin echo --bin bare_echo
+target/release/coldstart --runs "$runs" target/release/bare_echo target/release/echo
 for bin in bare_echo echo; do
   python3 - "$bin" <<'PY'
 import os, sys, tempfile, zipfile
 name = sys.argv[1]
-path = f"target/release/examples/{name}"
+path = f"target/release/{name}"
 with tempfile.TemporaryDirectory() as d:
     z = os.path.join(d, "bootstrap.zip")
     with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as f:

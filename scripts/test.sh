@@ -11,7 +11,7 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "build the function binaries the integration tests run"
-cargo build --workspace --bins --examples --locked
+cargo build --workspace --bins --locked
 step "tests"
 cargo test --workspace --locked
 step "cfn-lint template.yaml"

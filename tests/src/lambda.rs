@@ -257,19 +257,18 @@ async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCod
     StatusCode::ACCEPTED
 }
 
-/// Path of a workspace binary or example in the profile the tests were built with.
+/// Path of a workspace binary in the profile the tests were built with.
 pub fn binary(name: &str) -> Result<PathBuf> {
-    let dir = profile_dir();
-    for candidate in [dir.join(name), dir.join("examples").join(name)] {
-        if candidate.is_file() {
-            return Ok(candidate);
-        }
+    let path = profile_dir().join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} is not built: run `cargo build --workspace --bins` first",
+            path.display()
+        )
+        .into())
     }
-    Err(format!(
-        "{name} is not built in {}: run `cargo build --workspace --bins --examples` first",
-        dir.display()
-    )
-    .into())
 }
 
 /// A function process polling its own [`RuntimeApi`].

@@ -31,7 +31,12 @@ fn scalar_values(data: &Value) -> Vec<(String, f64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["metric"].to_string(), s["value"][1].as_str().unwrap().parse().unwrap()))
+        .map(|s| {
+            (
+                s["metric"].to_string(),
+                s["value"][1].as_str().unwrap().parse().unwrap(),
+            )
+        })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
@@ -47,21 +52,45 @@ async fn prometheus_serves_the_backfilled_data_set_exactly() {
     assert_eq!(up.iter().map(|(_, v)| v).sum::<f64>(), 2.0);
 
     // Counters grow by a fixed increment per 15 s sample: rate is increment / 15.
-    let rates = scalar_values(&query(&prometheus, r#"rate(http_requests_total{job="api"}[1m])"#, mid).await);
+    let rates = scalar_values(
+        &query(
+            &prometheus,
+            r#"rate(http_requests_total{job="api"}[1m])"#,
+            mid,
+        )
+        .await,
+    );
     let mut got: Vec<f64> = rates.iter().map(|(_, v)| *v).collect();
     got.sort_by(f64::total_cmp);
-    let mut want: Vec<f64> = dataset::HTTP_REQUESTS.iter().map(|(_, _, inc)| inc / 15.0).collect();
+    let mut want: Vec<f64> = dataset::HTTP_REQUESTS
+        .iter()
+        .map(|(_, _, inc)| inc / 15.0)
+        .collect();
     want.sort_by(f64::total_cmp);
     assert_eq!(got, want);
 
-    let raw = scalar_values(&query(&prometheus, r#"http_requests_total{instance="api-2"}"#, mid).await);
+    let raw =
+        scalar_values(&query(&prometheus, r#"http_requests_total{instance="api-2"}"#, mid).await);
     assert_eq!(raw[0].1, dataset::http_requests(15.0, 120));
 
-    let temp = query(&prometheus, r#"temperature_celsius{sensor="a"}"#, dataset::T0 + 13 * dataset::STEP).await;
-    assert_eq!(temp["result"][0]["value"][1], dataset::temperature_a(13).to_string());
+    let temp = query(
+        &prometheus,
+        r#"temperature_celsius{sensor="a"}"#,
+        dataset::T0 + 13 * dataset::STEP,
+    )
+    .await;
+    assert_eq!(
+        temp["result"][0]["value"][1],
+        dataset::temperature_a(13).to_string()
+    );
     // Special values are stored and spelled as Prometheus spells them.
     for (i, spelled) in [(3, "NaN"), (7, "+Inf"), (11, "-Inf")] {
-        let odd = query(&prometheus, r#"temperature_celsius{sensor="odd"}"#, dataset::T0 + i * dataset::STEP).await;
+        let odd = query(
+            &prometheus,
+            r#"temperature_celsius{sensor="odd"}"#,
+            dataset::T0 + i * dataset::STEP,
+        )
+        .await;
         assert_eq!(odd["result"][0]["value"][1], spelled);
     }
 
@@ -77,9 +106,22 @@ async fn prometheus_serves_the_backfilled_data_set_exactly() {
 async fn moto_is_seeded_with_the_eks_and_amp_fixtures() {
     let (moto, fixtures) = Moto::start_seeded().await.unwrap();
     assert_eq!(fixtures.region, "us-east-1");
-    assert_eq!(fixtures.clusters.keys().map(String::as_str).collect::<Vec<_>>(), ["dev", "prod-eu", "staging"]);
-    assert_eq!(fixtures.clusters["prod-eu"].nodegroups, ["general", "spot-batch"]);
-    assert_eq!(fixtures.clusters["prod-eu"].fargate_profiles, ["serverless-jobs"]);
+    assert_eq!(
+        fixtures
+            .clusters
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        ["dev", "prod-eu", "staging"]
+    );
+    assert_eq!(
+        fixtures.clusters["prod-eu"].nodegroups,
+        ["general", "spot-batch"]
+    );
+    assert_eq!(
+        fixtures.clusters["prod-eu"].fargate_profiles,
+        ["serverless-jobs"]
+    );
     assert_eq!(fixtures.clusters["prod-eu"].version, "1.30");
     let ws = &fixtures.workspaces["observability-prod"];
     assert!(ws.starts_with("ws-"), "{ws}");
@@ -89,10 +131,18 @@ async fn moto_is_seeded_with_the_eks_and_amp_fixtures() {
     let sdk = Moto::sdk_config_for(moto.endpoint()).await;
     let signer = common::sigv4::RequestSigner::from_sdk_config(&sdk, "eks", None).unwrap();
     let client = http_client();
-    let mut request = client.get(format!("{}/clusters", moto.endpoint())).build().unwrap();
+    let mut request = client
+        .get(format!("{}/clusters", moto.endpoint()))
+        .build()
+        .unwrap();
     signer.sign(&mut request).await.unwrap();
     let clusters: Value = client.execute(request).await.unwrap().json().await.unwrap();
-    let mut names: Vec<&str> = clusters["clusters"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let mut names: Vec<&str> = clusters["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     names.sort_unstable();
     assert_eq!(names, ["dev", "prod-eu", "staging"]);
 }
@@ -107,7 +157,8 @@ fn a_failing_test_still_stops_its_processes_by_pid() {
     let log = dir.path().join("sleep.log");
     let pid = std::sync::Mutex::new(0);
     let result = std::panic::catch_unwind(|| {
-        let process = ServerProcess::spawn("sleep", Command::new("sleep").arg("600"), &log).unwrap();
+        let process =
+            ServerProcess::spawn("sleep", Command::new("sleep").arg("600"), &log).unwrap();
         *pid.lock().unwrap() = process.pid();
         assert!(alive(process.pid()));
         panic!("a test failing while its server runs");

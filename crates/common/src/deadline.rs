@@ -15,6 +15,9 @@ pub const ANSWER_RESERVE: Duration = Duration::from_millis(200);
 /// An upstream call given less than this is not started: it could not do useful work.
 pub const MIN_UPSTREAM_BUDGET: Duration = Duration::from_millis(50);
 
+/// 2000-01-01T00:00:00Z in Unix milliseconds: a deadline header below this is a duration.
+pub const EARLIEST_EPOCH_DEADLINE_MS: u64 = 946_684_800_000;
+
 /// The instant a Lambda invocation must have answered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline {
@@ -24,7 +27,15 @@ pub struct Deadline {
 impl Deadline {
     /// From the Runtime API's `Lambda-Runtime-Deadline-Ms` (Unix epoch milliseconds), as in
     /// `lambda_runtime::Context::deadline`.
+    ///
+    /// cargo-lambda's emulator (1.9) sends the function timeout there instead (`600000`), which
+    /// read as a timestamp is in 1970 and would make every local call look out of time. No
+    /// real deadline lies before [`EARLIEST_EPOCH_DEADLINE_MS`], so smaller values are read
+    /// as milliseconds from now.
     pub fn from_epoch_millis(ms: u64) -> Self {
+        if ms < EARLIEST_EPOCH_DEADLINE_MS {
+            return Self::after(Duration::from_millis(ms));
+        }
         Self {
             at: UNIX_EPOCH + Duration::from_millis(ms),
         }
@@ -82,8 +93,19 @@ mod tests {
     }
 
     #[test]
+    fn a_duration_in_the_deadline_header_counts_from_now() {
+        // What cargo-lambda's emulator sends: its 600 s timeout.
+        let local = Deadline::from_epoch_millis(600_000);
+        let left = local.remaining();
+        assert!(
+            left > Duration::from_secs(590) && left <= Duration::from_secs(600),
+            "{left:?}"
+        );
+    }
+
+    #[test]
     fn a_spent_deadline_refuses_to_start_a_call() {
-        let past = Deadline::from_epoch_millis(1_000);
+        let past = Deadline::from_epoch_millis(EARLIEST_EPOCH_DEADLINE_MS + 1_000);
         assert_eq!(past.remaining(), Duration::ZERO);
         let err = past.budget(Duration::from_secs(5)).unwrap_err();
         assert_eq!(err.code, ErrorCode::UpstreamTimeout);

@@ -118,6 +118,11 @@ enum Arguments {
 pub async fn dispatch<H: Handler>(handler: &H, event: Value, context: &Context) -> Box<RawValue> {
     let started = Instant::now();
     let deadline = Deadline::from_epoch_millis(context.deadline);
+    tracing::debug!(
+        deadline_ms = context.deadline,
+        remaining_ms = deadline.remaining().as_millis() as u64,
+        "invocation received"
+    );
     let (shape, arguments) = classify(event);
     let invocation = Invocation {
         request_id: context.request_id.clone(),

@@ -26,7 +26,10 @@ async fn main() -> integration_tests::Result<()> {
     if binaries.is_empty() {
         return Err("usage: coldstart [--runs N] [--event JSON] <binary>...".into());
     }
-    println!("{:<28} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}", "binary", "min ms", "p50 ms", "p90 ms", "max ms", "RSS p50", "size");
+    println!(
+        "{:<28} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
+        "binary", "min ms", "p50 ms", "p90 ms", "max ms", "RSS p50", "size"
+    );
     for binary in &binaries {
         let mut times: Vec<Duration> = Vec::with_capacity(runs);
         let mut rss: Vec<u64> = Vec::with_capacity(runs);

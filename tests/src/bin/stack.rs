@@ -34,13 +34,29 @@ async fn main() -> integration_tests::Result<()> {
             .send()
             .await?;
     }
-    let mut lines: Vec<String> = moto.env().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut lines: Vec<String> = moto
+        .env()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     lines.push("APP_CONFIG_PATH=/devops-agent/local".to_owned());
     lines.push(format!("PROMETHEUS_URL={}", prometheus.url()));
     lines.push("AWS_LAMBDA_LOG_LEVEL=info".to_owned());
     std::fs::write(&env_file, lines.join("\n") + "\n")?;
-    println!("prometheus  {} (data set 2026-01-01T00:00Z to 01:00Z)", prometheus.url());
-    println!("moto        {} (clusters: {})", moto.endpoint(), fixtures.clusters.keys().cloned().collect::<Vec<_>>().join(", "));
+    println!(
+        "prometheus  {} (data set 2026-01-01T00:00Z to 01:00Z)",
+        prometheus.url()
+    );
+    println!(
+        "moto        {} (clusters: {})",
+        moto.endpoint(),
+        fixtures
+            .clusters
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!("environment {env_file}");
 
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

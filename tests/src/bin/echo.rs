@@ -1,4 +1,5 @@
-//! The smallest function built on `common`: it echoes a message.
+//! The smallest function built on `common`: it echoes a message. A test fixture, not a
+//! product function (it is not in `template.yaml`).
 //!
 //! It exists for two jobs. `scripts/coldstart.sh` measures its cold start and peak memory
 //! to show what the foundation costs before any tool logic runs, and the integration tests in
