@@ -1,0 +1,14 @@
+# The two commands a newcomer needs (see README.md), plus the measurement scripts.
+.PHONY: dev test coldstart
+
+# Local stack + functions under `cargo lambda watch` + invoke of every sample event.
+dev:
+	bash scripts/dev.sh
+
+# Everything CI runs: installs the test stack, fmt, clippy, build, tests, cfn-lint.
+test:
+	bash scripts/test.sh
+
+# Cold start and peak RSS of release builds through the Runtime API (not a test).
+coldstart:
+	bash scripts/coldstart.sh
