@@ -173,6 +173,15 @@ fn http_event(body: Value, base64: bool) -> Value {
     event
 }
 
+/// (what, raw event, expected code, HTTP status if an HTTP shape, message part)
+type Case = (
+    &'static str,
+    Vec<u8>,
+    &'static str,
+    Option<u64>,
+    &'static str,
+);
+
 #[tokio::test]
 async fn malformed_events_get_the_envelope_never_a_function_error() {
     let mut f = echo().await;
@@ -192,8 +201,7 @@ async fn malformed_events_get_the_envelope_never_a_function_error() {
         e
     };
 
-    // (what, raw event, expected code, HTTP status if an HTTP shape, message part)
-    let cases: Vec<(&str, Vec<u8>, &str, Option<u64>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "direct: JSON array",
             b"[1, 2]".to_vec(),

@@ -203,7 +203,7 @@ fn classify(event: Value) -> (Shape, Result<Arguments, ToolError>) {
         let method = string_field(&event, "httpMethod")
             .unwrap_or_default()
             .to_ascii_uppercase();
-        let args = http_arguments(&method, &mut event, |event| rest_query_string(event));
+        let args = http_arguments(&method, &mut event, rest_query_string);
         (Shape::ApiGatewayRest, args)
     } else if event.contains_key("routeKey") || event.contains_key("rawPath") {
         let method = event
@@ -314,7 +314,7 @@ fn rest_query_string(event: &Map<String, Value>) -> Result<String, ToolError> {
 
 /// Deserialises the typed input; errors name the field (`max_results: invalid type …`).
 fn decode<I: DeserializeOwned>(arguments: Arguments) -> Result<I, ToolError> {
-    let result = match arguments {
+    match arguments {
         Arguments::Json(value) => {
             serde_path_to_error::deserialize(value).map_err(|e| input_error(&e))
         }
@@ -347,8 +347,7 @@ fn decode<I: DeserializeOwned>(arguments: Arguments) -> Result<I, ToolError> {
                 cut_input_message(&e.to_string())
             ))
         }),
-    };
-    result
+    }
 }
 
 fn input_error(e: &serde_path_to_error::Error<serde_json::Error>) -> ToolError {
