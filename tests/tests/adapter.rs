@@ -479,3 +479,26 @@ async fn every_log_line_is_json_with_the_request_and_trace_ids() {
     );
     assert_eq!(emf[0]["Function"], "echo");
 }
+
+#[tokio::test]
+async fn a_direct_payload_that_is_not_json_gets_the_envelope() {
+    // Lambda's Invoke API refuses such payloads before a function runs; emulators and other
+    // Runtime API callers may not. Without common's guard, lambda_runtime would answer with
+    // a Lambda function error.
+    let mut f = echo().await;
+    for payload in [&b"message=hi"[..], b"", b"{\"message\": ", b"\xff\xfe"] {
+        let outcome = f.invoke_with(payload, &Invoke::default()).await.unwrap();
+        let Outcome::Response(answer) = outcome else {
+            panic!("{payload:?}: function error {outcome:?}")
+        };
+        assert_envelope(&answer, "INVALID_INPUT", "the event is not valid JSON");
+    }
+    f.check_running().expect("still running");
+    assert_eq!(
+        f.invoke(&json!({"message": "next"}))
+            .await
+            .unwrap()
+            .response()["echo"],
+        "next"
+    );
+}

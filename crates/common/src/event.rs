@@ -13,8 +13,8 @@
 //! `#[serde(deny_unknown_fields)]`; numbers in GET query strings are parsed into the field's
 //! type, so `?max_results=5` works like `{"max_results": 5}`.
 //!
-//! Lambda's Invoke API itself refuses a payload that is not JSON, so "not JSON" reaches a
-//! function only as an HTTP body, which is answered here with `INVALID_INPUT`.
+//! A payload that is not JSON at all (Lambda's Invoke API refuses those, emulators may not)
+//! and an HTTP body that is not JSON are both answered with `INVALID_INPUT`.
 
 use std::{future::Future, panic::AssertUnwindSafe, time::Instant};
 
@@ -39,6 +39,10 @@ pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024 - 16 * 1024;
 
 /// The key AgentCore Gateway puts in the client context's `custom` map: `<target>___<tool>`.
 pub const AGENTCORE_TOOL_NAME_KEY: &str = "bedrockAgentCoreToolName";
+
+/// The key of the stand-in event for a payload that was not JSON (see `serve`); a NUL
+/// keeps it out of any real input.
+pub(crate) const NOT_JSON_MARKER: &str = "\u{0}payload-is-not-json";
 
 /// A function's domain logic with typed input and output.
 pub trait Handler: Send + Sync {
@@ -196,6 +200,10 @@ fn classify(event: Value) -> (Shape, Result<Arguments, ToolError>) {
             ))),
         );
     };
+    if let Some(Value::String(reason)) = event.get(NOT_JSON_MARKER) {
+        let message = format!("the event is not valid JSON: {}", cut_input_message(reason));
+        return (Shape::Direct, Err(ToolError::invalid_input(message)));
+    }
     if !event.contains_key("requestContext") {
         return (Shape::Direct, Ok(Arguments::Json(Value::Object(event))));
     }

@@ -45,7 +45,9 @@ pub use deadline::Deadline;
 pub use error::{ErrorCode, ToolError};
 pub use event::{Handler, Invocation, Shape};
 
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::{
+    LambdaEvent, LambdaInvocation, Runtime, layers::TracingLayer, service_fn, tower,
+};
 use serde_json::Value;
 
 /// Runs `handler` on the Lambda Runtime API until the sandbox is shut down: every event goes
@@ -53,10 +55,45 @@ use serde_json::Value;
 /// envelope, never with a Lambda function error.
 pub async fn serve<H: Handler>(handler: H) -> Result<(), lambda_runtime::Error> {
     let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+    let service = service_fn(move |event: LambdaEvent<Value>| async move {
         Ok::<_, lambda_runtime::Error>(
             event::dispatch(handler, event.payload, &event.context).await,
         )
-    }))
-    .await
+    });
+    Runtime::new(service)
+        .layer(TracingLayer::new())
+        .layer(tower::layer::layer_fn(NotJsonGuard))
+        .run()
+        .await
+}
+
+/// Replaces a payload that is not JSON with an event [`event::dispatch`] answers with
+/// `INVALID_INPUT`. Without it, `lambda_runtime` answers such a payload itself with a Lambda
+/// function error (Lambda's Invoke API refuses them, but emulators and other callers of the
+/// Runtime API may not).
+#[derive(Clone)]
+struct NotJsonGuard<S>(S);
+
+impl<S> tower::Service<LambdaInvocation> for NotJsonGuard<S>
+where
+    S: tower::Service<LambdaInvocation>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut invocation: LambdaInvocation) -> Self::Future {
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&invocation.body) {
+            let marker = serde_json::json!({ event::NOT_JSON_MARKER: e.to_string() });
+            invocation.body = marker.to_string().into_bytes().into();
+        }
+        self.0.call(invocation)
+    }
 }
