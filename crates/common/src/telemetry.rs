@@ -19,12 +19,16 @@ use std::{
 };
 
 use serde_json::{Map, Value, json};
-use tracing_subscriber::{EnvFilter, filter::LevelFilter};
+use tracing_subscriber::{
+    filter::{LevelFilter, Targets},
+    layer::SubscriberExt,
+};
 
 /// Targets that never log below `info`, whatever `RUST_LOG` says (see the module docs).
 const QUIET_TARGETS: &[&str] = &[
     "aws_smithy_runtime",
     "aws_smithy_http_client",
+    "aws_smithy_runtime_api",
     "aws_sdk_ssm",
     "aws_config",
     "aws_sigv4",
@@ -37,38 +41,45 @@ const QUIET_TARGETS: &[&str] = &[
 
 /// Installs the JSON subscriber. Safe to call once per process; a second call is ignored.
 pub fn init() {
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter())
         .with_current_span(true)
         .with_span_list(false)
-        .with_target(true)
-        .try_init();
+        .with_target(true);
+    let subscriber = tracing_subscriber::registry().with(logs).with(filter());
+    let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
-/// The filter [`init`] uses: the requested level for everything, except [`QUIET_TARGETS`].
-pub fn filter() -> EnvFilter {
+/// The filter [`init`] uses: the requested level (or `target=level` directives, as in
+/// `RUST_LOG`), except that [`QUIET_TARGETS`] never go below `info`. A `Targets` filter, not
+/// an `EnvFilter`: same directive syntax for targets and levels, no regex engine in the
+/// binary.
+pub fn filter() -> Targets {
     let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_default();
-    let requested = if requested.trim().is_empty() {
-        "info".to_owned()
-    } else {
-        requested.to_ascii_lowercase()
-    };
-    // Lambda's controls use bare levels (DEBUG, WARN, FATAL); RUST_LOG may be directives.
-    let requested = if requested == "fatal" {
-        "error".to_owned()
-    } else {
-        requested
-    };
-    let mut filter = EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .parse_lossy(&requested);
+    filter_for(&requested)
+}
+
+/// [`filter`] for a given `AWS_LAMBDA_LOG_LEVEL` / `RUST_LOG` value.
+pub fn filter_for(requested: &str) -> Targets {
+    let requested = requested.to_ascii_lowercase();
+    // Lambda's advanced logging controls say FATAL where tracing says error.
+    let requested = requested.replace("fatal", "error");
+    let mut filter = requested
+        .trim()
+        .parse::<Targets>()
+        .ok()
+        .filter(|_| !requested.trim().is_empty())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    let default = filter.default_level().unwrap_or(LevelFilter::INFO);
+    let capped = default.min(LevelFilter::INFO);
     for target in QUIET_TARGETS {
-        if let Ok(directive) = format!("{target}=info").parse() {
-            filter = filter.add_directive(directive);
-        }
+        let asked = filter
+            .iter()
+            .find(|(t, _)| t == target)
+            .map(|(_, level)| level);
+        filter = filter.with_target(*target, asked.map_or(capped, |l| l.min(LevelFilter::INFO)));
     }
     filter
 }
@@ -163,6 +174,36 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sdk_internals_never_go_below_info() {
+        use tracing::Level;
+        let trace = filter_for("TRACE");
+        assert!(trace.would_enable("common::event", &Level::TRACE));
+        assert!(trace.would_enable("aws_smithy_runtime::client::orchestrator", &Level::INFO));
+        assert!(!trace.would_enable("aws_smithy_runtime::client::orchestrator", &Level::DEBUG));
+        assert!(!trace.would_enable("hyper_util::client", &Level::TRACE));
+
+        // Asking for an SDK target at trace explicitly is still capped.
+        let explicit = filter_for("info,aws_sdk_ssm=trace");
+        assert!(!explicit.would_enable("aws_sdk_ssm", &Level::DEBUG));
+
+        // A quieter level stays quiet for everyone.
+        let warn = filter_for("WARN");
+        assert!(!warn.would_enable("common::event", &Level::INFO));
+        assert!(!warn.would_enable("aws_config", &Level::INFO));
+        assert!(warn.would_enable("aws_config", &Level::WARN));
+
+        // Unset or unparseable: info.
+        for value in ["", "not a level=="] {
+            let f = filter_for(value);
+            assert!(
+                f.would_enable("common", &Level::INFO) && !f.would_enable("common", &Level::DEBUG),
+                "{value:?}"
+            );
+        }
+        assert!(filter_for("FATAL").would_enable("common", &Level::ERROR));
+    }
 
     #[test]
     fn emf_record_declares_every_metric_and_dimension() {
