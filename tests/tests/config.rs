@@ -165,6 +165,9 @@ async fn a_failed_refresh_serves_the_last_good_values_with_a_warning() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // tracing caches per-callsite interest globally: a callsite another test thread hit
+    // first, with no subscriber, is cached as disabled. Recompute it now that ours exists.
+    tracing::callsite::rebuild_interest_cache();
 
     let (_moto, proxy, _) = stack(1).await;
     let config = config_via(&proxy, Duration::ZERO).await;

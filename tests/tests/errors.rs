@@ -1,0 +1,130 @@
+//! Upstream failures become the contract's envelope codes: reqwest failures against real
+//! loopback sockets (refused, silent, HTTP statuses, garbage), and AWS SDK failures from
+//! moto behind the fault proxy (throttling, denial, unavailability).
+
+use std::time::Duration;
+
+use axum::{Router, http::StatusCode, routing::get};
+use common::{ErrorCode, ToolError, http::client};
+use integration_tests::{
+    moto::Moto,
+    proxy::{FaultProxy, Mode},
+};
+
+/// A server on a free port answering every GET with `status` and `body`.
+async fn answering(status: u16, body: &'static str) -> String {
+    let status = StatusCode::from_u16(status).unwrap();
+    let app = Router::new().fallback(get(move || async move { (status, body) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+fn mapped(err: &reqwest::Error) -> (ErrorCode, bool) {
+    let e = ToolError::from_reqwest("prometheus", err);
+    assert!(
+        !e.message.contains("127.0.0.1"),
+        "no URL in messages: {}",
+        e.message
+    );
+    (e.code, e.retryable)
+}
+
+#[tokio::test]
+async fn reqwest_failures_map_to_envelope_codes() {
+    let http = client("devops-agent-test").unwrap();
+
+    // Nothing listening.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = http
+        .get(format!("http://127.0.0.1:{port}/"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(mapped(&err), (ErrorCode::Unavailable, true));
+
+    // A server that accepts and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}/", silent.local_addr().unwrap());
+    let err = http
+        .get(&silent_url)
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(mapped(&err), (ErrorCode::UpstreamTimeout, true));
+
+    // HTTP statuses, through error_for_status.
+    for (status, code, retryable) in [
+        (429, ErrorCode::Throttled, true),
+        (503, ErrorCode::Unavailable, true),
+        (500, ErrorCode::UpstreamError, true),
+        (401, ErrorCode::AccessDenied, false),
+        (404, ErrorCode::NotFound, false),
+        (400, ErrorCode::UpstreamError, false),
+    ] {
+        let url = answering(status, "{}").await;
+        let err = http
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap_err();
+        assert_eq!(mapped(&err), (code, retryable), "HTTP {status}");
+    }
+
+    // 200 with a body that is not what was asked for.
+    let url = answering(200, "<html>not json</html>").await;
+    let err = http
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(mapped(&err), (ErrorCode::UpstreamError, true));
+    drop(silent);
+}
+
+#[tokio::test]
+async fn aws_sdk_failures_map_to_envelope_codes() {
+    let moto = Moto::start().await.unwrap();
+    let proxy = FaultProxy::start(moto.endpoint()).await.unwrap();
+    let ssm = aws_sdk_ssm::Client::new(&Moto::sdk_config_for(&proxy.url()).await);
+    for (status, code, retryable) in [
+        (429, ErrorCode::Throttled, true),
+        (403, ErrorCode::AccessDenied, false),
+        (503, ErrorCode::Unavailable, true),
+    ] {
+        proxy.set_mode(Mode::Fail(status));
+        let err = ssm.get_parameter().name("/x").send().await.unwrap_err();
+        let e = ToolError::from_sdk("SSM", &err);
+        assert_eq!(
+            (e.code, e.retryable),
+            (code, retryable),
+            "HTTP {status}: {e}"
+        );
+    }
+
+    // A real service error code from moto itself.
+    proxy.set_mode(Mode::Pass);
+    let err = ssm
+        .get_parameter()
+        .name("/does/not/exist")
+        .send()
+        .await
+        .unwrap_err();
+    let e = ToolError::from_sdk("SSM", &err);
+    assert_eq!((e.code, e.retryable), (ErrorCode::NotFound, false), "{e}");
+    assert!(
+        e.message.starts_with("SSM returned ParameterNotFound"),
+        "{e}"
+    );
+}
