@@ -79,7 +79,8 @@ async fn reqwest_failures_map_to_envelope_codes() {
         assert_eq!(mapped(&err), (code, retryable), "HTTP {status}");
     }
 
-    // 200 with a body that is not what was asked for.
+    // 200 with a body that is not what was asked for: an error, and (per the contract,
+    // retryable only for 5xx) not worth retrying.
     let url = answering(200, "<html>not json</html>").await;
     let err = http
         .get(&url)
@@ -89,7 +90,7 @@ async fn reqwest_failures_map_to_envelope_codes() {
         .json::<serde_json::Value>()
         .await
         .unwrap_err();
-    assert_eq!(mapped(&err), (ErrorCode::UpstreamError, true));
+    assert_eq!(mapped(&err), (ErrorCode::UpstreamError, false));
     drop(silent);
 }
 

@@ -228,11 +228,11 @@ impl ToolError {
                 if status >= 400 {
                     Self::upstream_status(service, status)
                 } else {
-                    Self {
-                        code: ErrorCode::UpstreamError,
-                        message: format!("{service} sent a response that could not be read"),
-                        retryable: true,
-                    }
+                    // A success status whose body does not parse: not retryable (§1).
+                    Self::new(
+                        ErrorCode::UpstreamError,
+                        format!("{service} sent a response that could not be read"),
+                    )
                 }
             }
             SdkError::ServiceError(service_err) => Self::from_aws_code(
