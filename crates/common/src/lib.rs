@@ -29,6 +29,8 @@
 //! * [`http`]: the shared reqwest client and strict query/form encoding.
 //! * [`aws`]: the one AWS SDK configuration, with its rustls/ring HTTP client.
 //! * [`deadline`]: how long an upstream call may take before Lambda's deadline.
+//! * [`retry`]: jittered exponential backoff for retryable errors, inside the deadline.
+//! * [`time`]: the contract's times (RFC 3339, Unix seconds, `now-5m`) and durations.
 //! * [`telemetry`]: JSON logs carrying request and trace ids, and EMF metrics.
 
 pub mod aws;
@@ -37,8 +39,10 @@ pub mod deadline;
 pub mod error;
 pub mod event;
 pub mod http;
+pub mod retry;
 pub mod sigv4;
 pub mod telemetry;
+pub mod time;
 
 pub use config::{AppConfig, Origin, Secret, Settings};
 pub use deadline::Deadline;
