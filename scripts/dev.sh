@@ -7,8 +7,8 @@
 # --data-file events/<function>/<event>.json --invoke-port $port` yourself.
 # Non-interactive (CI=true or no terminal): invokes the samples and stops.
 #
-# Functions available so far: echo (the foundation's example). Every function's issue adds
-# its own events/<function>/ directory and appears here.
+# Functions so far: echo (the foundation's test fixture) and prometheus-query. Every
+# function adds its own events/<function>/ directory and appears here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -35,8 +35,9 @@ for _ in $(seq 1 600); do [ -s "$run_dir/stack.env" ] && break; kill -0 "$stack_
 cat "$run_dir/stack.log"
 
 echo "== cargo lambda watch on 127.0.0.1:$port"
+# No binary selected: the watcher starts whichever function an invoke names.
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-file "$run_dir/stack.env" \
-  -p integration-tests --bin echo > "$run_dir/watch.log" 2>&1 &
+  > "$run_dir/watch.log" 2>&1 &
 watch_pid=$!
 
 invoke() { # function event-file

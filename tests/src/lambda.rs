@@ -304,6 +304,9 @@ impl LambdaFunction {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/test")
             .env("AWS_REGION", "us-east-1")
+            // Tests talk to loopback only: no credentials or region chain may reach for the
+            // instance metadata address.
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .envs(env.iter().map(|(k, v)| (k, v)));
         let process =
             ServerProcess::spawn(binary_name, &mut command, &dir.path().join("function.log"))?;
@@ -379,6 +382,9 @@ pub async fn cold_start(
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_REGION", "us-east-1")
+        // Tests talk to loopback only: no credentials or region chain may reach for the
+        // instance metadata address.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .envs(env.iter().map(|(k, v)| (k, v)));
     let started = Instant::now();
     let process =

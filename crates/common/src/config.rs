@@ -40,6 +40,10 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
 /// After a failed refresh, the stale values are served this long before the next attempt.
 pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
+/// Lifetime of values that are never refreshed (environment-only and fixed settings): a
+/// century, far from `Instant` overflow.
+const NEVER_EXPIRES: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 /// Longest a `GetParametersByPath` sweep may take (all pages, retries included).
 const SSM_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -258,6 +262,14 @@ impl AppConfig {
         }
     }
 
+    /// Fixed values that never refresh (tests, benches, embedding); environment overrides
+    /// still apply.
+    pub fn fixed(values: HashMap<String, String>) -> Self {
+        let config = Self::environment_only();
+        config.store(Arc::new(Settings::from_values(values)), NEVER_EXPIRES);
+        config
+    }
+
     /// Configuration from SSM `path` through `client`, cached for `ttl`.
     pub fn with_ssm_client(
         client: aws_sdk_ssm::Client,
@@ -366,7 +378,7 @@ impl AppConfig {
             values: HashMap::new(),
             generation: 0,
         });
-        self.store(settings.clone(), Duration::MAX / 4);
+        self.store(settings.clone(), NEVER_EXPIRES);
         settings
     }
 }

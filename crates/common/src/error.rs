@@ -305,7 +305,7 @@ impl ToolError {
 }
 
 /// Cuts an upstream message at a character boundary.
-fn cut(text: &str) -> String {
+pub(crate) fn cut(text: &str) -> String {
     match text.char_indices().nth(MAX_UPSTREAM_MESSAGE) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_owned(),

@@ -175,10 +175,12 @@ async fn run<H: Handler>(
     input: H::Input,
     invocation: &Invocation,
 ) -> Result<H::Output, ToolError> {
-    match AssertUnwindSafe(handler.handle(input, invocation))
-        .catch_unwind()
-        .await
-    {
+    // Type-erased and boxed: a handler's future nests SDK and HTTP futures so deeply that the
+    // runtime's future type would exceed the compiler's layout depth, and is large. One
+    // allocation per invocation buys a small, shallow future for every function.
+    let handled: std::pin::Pin<Box<dyn Future<Output = Result<H::Output, ToolError>> + Send + '_>> =
+        Box::pin(handler.handle(input, invocation));
+    match AssertUnwindSafe(handled).catch_unwind().await {
         Ok(result) => result,
         Err(_) => {
             tracing::error!(function = H::NAME, "handler panicked");

@@ -27,6 +27,8 @@
 //! * [`config`]: SSM Parameter Store configuration, cached with a TTL, environment overrides.
 //! * [`sigv4`]: SigV4 signing of reqwest requests (Amazon Managed Service for Prometheus).
 //! * [`http`]: the shared reqwest client and strict query/form encoding.
+//! * `prometheus` (feature `prometheus`): the Prometheus HTTP API client for AMP and any
+//!   Prometheus, shared by the three Prometheus functions.
 //! * [`aws`]: the one AWS SDK configuration, with its rustls/ring HTTP client.
 //! * [`deadline`]: how long an upstream call may take before Lambda's deadline.
 //! * [`retry`]: jittered exponential backoff for retryable errors, inside the deadline.
@@ -39,6 +41,8 @@ pub mod deadline;
 pub mod error;
 pub mod event;
 pub mod http;
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
 pub mod retry;
 pub mod sigv4;
 pub mod telemetry;

@@ -51,7 +51,7 @@ pub fn init() {
 }
 
 /// The filter [`init`] uses: the requested level (or `target=level` directives, as in
-/// `RUST_LOG`), except that [`QUIET_TARGETS`] never go below `info`. A `Targets` filter, not
+/// `RUST_LOG`), except that the AWS SDK and HTTP internals never go below `info`. A `Targets` filter, not
 /// an `EnvFilter`: same directive syntax for targets and levels, no regex engine in the
 /// binary.
 pub fn filter() -> Targets {

@@ -1,6 +1,238 @@
-//! `prometheus-query` Lambda: instant PromQL queries against Amazon Managed Service for Prometheus or any Prometheus.
+//! `prometheus-query`: one instant PromQL query (`/api/v1/query`), answered with what
+//! Prometheus returned, cut to what a model can use.
 //!
-//! Not built yet: this crate holds the workspace slot so that the layout, the shared
-//! dependencies and CI are in place. Its handler, binary, events and tests arrive with
-//! issue #3; until then there is no `prometheus-query` binary, so nothing can mistake this
-//! crate for a working function.
+//! Input (CONTRACT §2): `query` (1–10,000 characters), `time` (RFC 3339, Unix seconds, `now`,
+//! `now-<duration>`; default now), `workspace_id` (`ws-…`, default from configuration),
+//! `timeout` (a duration up to 30 s; default 15 s), `max_series` (1–500, default 100).
+//! Every field is checked before any request goes out. The PromQL itself is not filtered:
+//! Prometheus is the judge of PromQL, and its `bad_data` message comes back as
+//! `INVALID_INPUT` so the model can correct the query.
+//!
+//! Output: `{"query", "result_type", "result", "series_count", "truncated", "warnings",
+//! "endpoint"}`, where `result` is Prometheus' own JSON, at most `max_series` series and at
+//! most [`RESULT_BUDGET_BYTES`], and `series_count` counts all series Prometheus returned.
+
+use std::time::Duration;
+
+use common::{
+    AppConfig, Handler, Invocation, ToolError,
+    error::ErrorCode,
+    prometheus::{ApiData, PrometheusApi, valid_workspace_id},
+    time::{TimeSpec, duration_field, format_seconds, now_ms},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// Longest accepted query, in characters.
+pub const MAX_QUERY_CHARS: usize = 10_000;
+/// Longest accepted `timeout`.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
+/// `timeout` when none is given.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Largest accepted `max_series`.
+pub const MAX_SERIES: u32 = 500;
+/// `max_series` when none is given.
+pub const DEFAULT_MAX_SERIES: u32 = 100;
+/// Most bytes of series returned (the contract's 5 MB response budget).
+pub const RESULT_BUDGET_BYTES: usize = 5 * 1024 * 1024;
+
+/// The function's input.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryInput {
+    /// PromQL.
+    pub query: String,
+    /// Evaluation time; default now.
+    #[serde(default)]
+    pub time: Option<TimeSpec>,
+    /// An AMP workspace other than the configured one.
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+    /// How long Prometheus may take.
+    #[serde(default, deserialize_with = "duration_field")]
+    pub timeout: Option<Duration>,
+    /// Most series returned.
+    #[serde(default)]
+    pub max_series: Option<u32>,
+}
+
+/// The function's output.
+#[derive(Debug, Serialize)]
+pub struct QueryOutput {
+    /// The query, as run.
+    pub query: String,
+    /// `vector`, `matrix`, `scalar` or `string`.
+    pub result_type: String,
+    /// Prometheus' result: an array of series, or a `[time, "value"]` pair.
+    pub result: Box<RawValue>,
+    /// Series Prometheus returned (before `max_series`); 1 for a scalar or string.
+    pub series_count: usize,
+    /// Whether series were left out (by `max_series` or the size budget).
+    pub truncated: bool,
+    /// Prometheus' warnings.
+    pub warnings: Vec<String>,
+    /// `amp` or `prometheus`.
+    pub endpoint: &'static str,
+}
+
+/// Input after validation.
+struct Checked {
+    timeout: Duration,
+    max_series: usize,
+}
+
+impl QueryInput {
+    /// Checks every field against the contract's limits.
+    fn check(&self) -> Result<Checked, ToolError> {
+        let chars = self.query.chars().count();
+        if self.query.trim().is_empty() {
+            return Err(ToolError::invalid_input("query must not be empty"));
+        }
+        if chars > MAX_QUERY_CHARS {
+            return Err(ToolError::invalid_input(format!(
+                "query must be at most {MAX_QUERY_CHARS} characters, got {chars}"
+            )));
+        }
+        if let Some(ws) = &self.workspace_id {
+            if !valid_workspace_id(ws) {
+                return Err(ToolError::invalid_input(
+                    "workspace_id must be `ws-` followed by 1 to 64 letters, digits or dashes",
+                ));
+            }
+        }
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        if timeout.is_zero() || timeout > MAX_TIMEOUT {
+            return Err(ToolError::invalid_input(format!(
+                "timeout must be more than 0 and at most 30s, got {}ms",
+                timeout.as_millis()
+            )));
+        }
+        let max_series = self.max_series.unwrap_or(DEFAULT_MAX_SERIES);
+        if !(1..=MAX_SERIES).contains(&max_series) {
+            return Err(ToolError::invalid_input(format!(
+                "max_series must be between 1 and {MAX_SERIES}, got {max_series}"
+            )));
+        }
+        Ok(Checked {
+            timeout,
+            max_series: max_series as usize,
+        })
+    }
+}
+
+/// The handler, holding the clients `main` built once per cold start.
+#[derive(Debug)]
+pub struct PrometheusQuery {
+    /// The Prometheus API client.
+    pub api: PrometheusApi,
+    /// Configuration (SSM-cached).
+    pub config: AppConfig,
+}
+
+impl Handler for PrometheusQuery {
+    const NAME: &'static str = "prometheus_query";
+    type Input = QueryInput;
+    type Output = QueryOutput;
+
+    async fn handle(
+        &self,
+        input: QueryInput,
+        invocation: &Invocation,
+    ) -> Result<QueryOutput, ToolError> {
+        let checked = input.check()?;
+        let settings = self.config.settings().await?;
+        let target = self
+            .api
+            .target(&settings, input.workspace_id.as_deref())
+            .await?;
+        let time = format_seconds(
+            input
+                .time
+                .as_ref()
+                .map_or_else(now_ms, |t| t.resolve(now_ms())),
+        );
+        let timeout = format!("{}ms", checked.timeout.as_millis());
+        let form = [
+            ("query", input.query.as_str()),
+            ("time", time.as_str()),
+            ("timeout", timeout.as_str()),
+        ];
+        let answer = self
+            .api
+            .post(
+                &target,
+                "/api/v1/query",
+                &form,
+                checked.timeout,
+                &invocation.deadline,
+            )
+            .await?;
+        let (result_type, result, series_count, truncated) = shape(&answer, checked.max_series)?;
+        Ok(QueryOutput {
+            query: input.query,
+            result_type,
+            result,
+            series_count,
+            truncated,
+            warnings: answer.warnings,
+            endpoint: target.backend.as_str(),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct InstantData<'a> {
+    #[serde(rename = "resultType")]
+    result_type: &'a str,
+    #[serde(borrow)]
+    result: &'a RawValue,
+}
+
+/// Cuts the result to `max_series` and the byte budget without re-building the series:
+/// each stays the slice of JSON Prometheus sent.
+fn shape(
+    answer: &ApiData,
+    max_series: usize,
+) -> Result<(String, Box<RawValue>, usize, bool), ToolError> {
+    let unexpected = || {
+        ToolError::new(
+            ErrorCode::UpstreamError,
+            "Prometheus answered with an unexpected result shape",
+        )
+    };
+    let data: InstantData = serde_json::from_str(answer.data.get()).map_err(|_| unexpected())?;
+    match data.result_type {
+        "vector" | "matrix" => {
+            let series: Vec<&RawValue> =
+                serde_json::from_str(data.result.get()).map_err(|_| unexpected())?;
+            let total = series.len();
+            let mut kept: Vec<&RawValue> = Vec::with_capacity(total.min(max_series));
+            let mut bytes = 0;
+            for s in series.iter().take(max_series) {
+                if bytes + s.get().len() > RESULT_BUDGET_BYTES {
+                    break;
+                }
+                bytes += s.get().len() + 1;
+                kept.push(s);
+            }
+            if kept.is_empty() && total > 0 {
+                return Err(ToolError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!(
+                        "one series alone is over the {RESULT_BUDGET_BYTES}-byte budget; aggregate the query"
+                    ),
+                ));
+            }
+            let truncated = kept.len() < total;
+            let result = serde_json::value::to_raw_value(&kept).map_err(|_| unexpected())?;
+            Ok((data.result_type.to_owned(), result, total, truncated))
+        }
+        "scalar" | "string" => Ok((
+            data.result_type.to_owned(),
+            data.result.to_owned(),
+            1,
+            false,
+        )),
+        _ => Err(unexpected()),
+    }
+}
