@@ -233,22 +233,16 @@ impl PrometheusApi {
         })
     }
 
-    /// AMP's endpoint for `workspace_id`, from `DescribeWorkspace`, cached per process.
-    async fn workspace_endpoint(&self, workspace_id: &str) -> Result<String, ToolError> {
-        if let Some(url) = self
-            .workspaces
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(workspace_id)
-        {
-            return Ok(url.clone());
-        }
+    async fn describe(
+        &self,
+        workspace_id: &str,
+    ) -> Result<aws_sdk_amp::operation::describe_workspace::DescribeWorkspaceOutput, ToolError>
+    {
         let amp = self
             .amp
             .get_or_init(|| async { aws_sdk_amp::Client::new(crate::aws::sdk_config().await) })
             .await;
-        let described = amp
-            .describe_workspace()
+        amp.describe_workspace()
             .workspace_id(workspace_id)
             .send()
             .await
@@ -260,7 +254,41 @@ impl PrometheusApi {
                     );
                 }
                 error
-            })?;
+            })
+    }
+
+    /// An AMP workspace's description (`DescribeWorkspace`): id, alias, status, ARN.
+    pub async fn describe_workspace(
+        &self,
+        workspace_id: &str,
+    ) -> Result<serde_json::Value, ToolError> {
+        let described = self.describe(workspace_id).await?;
+        let ws = described.workspace().ok_or_else(|| {
+            ToolError::new(
+                ErrorCode::UpstreamError,
+                "DescribeWorkspace answered without a workspace",
+            )
+        })?;
+        Ok(serde_json::json!({
+            "workspace_id": ws.workspace_id(),
+            "alias": ws.alias(),
+            "status": ws.status().map(|s| s.status_code().as_str()),
+            "arn": ws.arn(),
+            "prometheus_endpoint": ws.prometheus_endpoint(),
+        }))
+    }
+
+    /// AMP's endpoint for `workspace_id`, from `DescribeWorkspace`, cached per process.
+    async fn workspace_endpoint(&self, workspace_id: &str) -> Result<String, ToolError> {
+        if let Some(url) = self
+            .workspaces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(workspace_id)
+        {
+            return Ok(url.clone());
+        }
+        let described = self.describe(workspace_id).await?;
         let endpoint = described
             .workspace()
             .and_then(|w| w.prometheus_endpoint())

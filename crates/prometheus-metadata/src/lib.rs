@@ -1,6 +1,367 @@
-//! `prometheus-metadata` Lambda: metric discovery (metric names, label values, server info) so the agent writes valid PromQL.
+//! `prometheus-metadata`: what a model needs to write valid PromQL: which metrics exist,
+//! which values a label takes, and what the server is.
 //!
-//! Not built yet: this crate holds the workspace slot so that the layout, the shared
-//! dependencies and CI are in place. Its handler, binary, events and tests arrive with
-//! issue #3; until then there is no `prometheus-metadata` binary, so nothing can mistake this
-//! crate for a working function.
+//! Input (CONTRACT §2): `action` is
+//! * `list_metrics`: metric names (the `__name__` label's values), optionally only those
+//!   whose name matches the regex `match` (RE2, anchored, as PromQL's `=~`), at most `limit`
+//!   (1–10,000, default 200);
+//! * `label_values`: the values of `label` (a Prometheus label name), optionally only on
+//!   series matching the selector `match[]`, at most `limit`;
+//! * `server_info`: for a plain Prometheus its build information; for AMP the workspace's
+//!   alias and status (`DescribeWorkspace`).
+//!
+//! `workspace_id` picks an AMP workspace as in the query functions. Regexes and selectors are
+//! judged by Prometheus: its `bad_data` answer comes back as `INVALID_INPUT`.
+
+use std::time::Duration;
+
+use common::{
+    AppConfig, Handler, Invocation, ToolError,
+    error::ErrorCode,
+    prometheus::{Backend, PrometheusApi, valid_workspace_id},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, value::RawValue};
+
+/// Largest `limit`.
+pub const MAX_LIMIT: u32 = 10_000;
+/// `limit` when none is given.
+pub const DEFAULT_LIMIT: u32 = 200;
+/// Longest `match` regex or `match[]` selector, in characters.
+pub const MAX_MATCH_CHARS: usize = 1_000;
+/// Longest label name.
+pub const MAX_LABEL_CHARS: usize = 128;
+/// Timeout of each metadata request.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What to look up.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Metric names.
+    ListMetrics,
+    /// Values of one label.
+    LabelValues,
+    /// Build information or workspace status.
+    ServerInfo,
+}
+
+/// The function's input.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataInput {
+    /// What to look up.
+    pub action: Action,
+    /// `list_metrics`: regex on the metric name.
+    #[serde(default, rename = "match")]
+    pub name_regex: Option<String>,
+    /// `label_values`: the label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// `label_values`: a series selector.
+    #[serde(default, rename = "match[]")]
+    pub selector: Option<String>,
+    /// Most names or values returned.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// An AMP workspace other than the configured one.
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+}
+
+/// The function's output; which fields are present depends on the action.
+#[derive(Debug, Serialize)]
+pub struct MetadataOutput {
+    /// The action performed.
+    pub action: &'static str,
+    /// `list_metrics`: the names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Vec<String>>,
+    /// `label_values`: the label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// `label_values`: its values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    /// Names or values that exist (before `limit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+    /// Whether `limit` cut the list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<bool>,
+    /// `server_info`: Prometheus' build information or the AMP workspace's description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<Value>,
+    /// `amp` or `prometheus`.
+    pub endpoint: &'static str,
+    /// Prometheus' warnings.
+    pub warnings: Vec<String>,
+}
+
+fn valid_label_name(label: &str) -> bool {
+    let mut bytes = label.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && label.len() <= MAX_LABEL_CHARS
+}
+
+fn check_match(field: &str, text: &str) -> Result<(), ToolError> {
+    let chars = text.chars().count();
+    if text.trim().is_empty() || chars > MAX_MATCH_CHARS {
+        return Err(ToolError::invalid_input(format!(
+            "{field} must be 1 to {MAX_MATCH_CHARS} characters, got {chars}"
+        )));
+    }
+    Ok(())
+}
+
+impl MetadataInput {
+    fn check(&self) -> Result<usize, ToolError> {
+        if self
+            .workspace_id
+            .as_deref()
+            .is_some_and(|ws| !valid_workspace_id(ws))
+        {
+            return Err(ToolError::invalid_input(
+                "workspace_id must be `ws-` followed by 1 to 64 letters, digits or dashes",
+            ));
+        }
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ToolError::invalid_input(format!(
+                "limit must be between 1 and {MAX_LIMIT}, got {limit}"
+            )));
+        }
+        let only = |field: &str, set: bool, action: &str| {
+            if set {
+                Err(ToolError::invalid_input(format!(
+                    "{field} does not apply to {action}"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        match self.action {
+            Action::ListMetrics => {
+                only("label", self.label.is_some(), "list_metrics")?;
+                only(
+                    "match[]",
+                    self.selector.is_some(),
+                    "list_metrics (use match)",
+                )?;
+                if let Some(regex) = &self.name_regex {
+                    check_match("match", regex)?;
+                }
+            }
+            Action::LabelValues => {
+                only(
+                    "match",
+                    self.name_regex.is_some(),
+                    "label_values (use match[])",
+                )?;
+                match &self.label {
+                    None => {
+                        return Err(ToolError::invalid_input(
+                            "label is required for label_values",
+                        ));
+                    }
+                    Some(label) if !valid_label_name(label) => {
+                        return Err(ToolError::invalid_input(format!(
+                            "label must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, at most {MAX_LABEL_CHARS} characters)"
+                        )));
+                    }
+                    Some(_) => {}
+                }
+                if let Some(selector) = &self.selector {
+                    check_match("match[]", selector)?;
+                }
+            }
+            Action::ServerInfo => {
+                only("match", self.name_regex.is_some(), "server_info")?;
+                only("match[]", self.selector.is_some(), "server_info")?;
+                only("label", self.label.is_some(), "server_info")?;
+                only("limit", self.limit.is_some(), "server_info")?;
+            }
+        }
+        Ok(limit as usize)
+    }
+}
+
+/// `name` as a PromQL double-quoted string literal.
+fn promql_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The handler, holding the clients `main` built once per cold start.
+#[derive(Debug)]
+pub struct PrometheusMetadata {
+    /// The Prometheus API client.
+    pub api: PrometheusApi,
+    /// Configuration (SSM-cached).
+    pub config: AppConfig,
+}
+
+impl Handler for PrometheusMetadata {
+    const NAME: &'static str = "prometheus_metadata";
+    type Input = MetadataInput;
+    type Output = MetadataOutput;
+
+    async fn handle(
+        &self,
+        input: MetadataInput,
+        invocation: &Invocation,
+    ) -> Result<MetadataOutput, ToolError> {
+        let limit = input.check()?;
+        let settings = self.config.settings().await?;
+        let target = self
+            .api
+            .target(&settings, input.workspace_id.as_deref())
+            .await?;
+        let mut out = MetadataOutput {
+            action: "",
+            metrics: None,
+            label: None,
+            values: None,
+            count: None,
+            truncated: None,
+            server: None,
+            endpoint: target.backend.as_str(),
+            warnings: Vec::new(),
+        };
+        let deadline = &invocation.deadline;
+        match input.action {
+            Action::ListMetrics | Action::LabelValues => {
+                let (label, selector) = match input.action {
+                    Action::ListMetrics => (
+                        "__name__".to_owned(),
+                        input
+                            .name_regex
+                            .as_deref()
+                            .map(|re| format!("{{__name__=~{}}}", promql_string(re))),
+                    ),
+                    _ => (
+                        input.label.clone().unwrap_or_default(),
+                        input.selector.clone(),
+                    ),
+                };
+                let query: Vec<(&str, &str)> = selector
+                    .as_deref()
+                    .map(|s| ("match[]", s))
+                    .into_iter()
+                    .collect();
+                let answer = self
+                    .api
+                    .get(
+                        &target,
+                        &format!("/api/v1/label/{label}/values"),
+                        &query,
+                        TIMEOUT,
+                        deadline,
+                    )
+                    .await?;
+                let mut all: Vec<String> =
+                    serde_json::from_str(answer.data.get()).map_err(|_| {
+                        ToolError::new(
+                            ErrorCode::UpstreamError,
+                            "Prometheus answered with an unexpected list",
+                        )
+                    })?;
+                let count = all.len();
+                all.truncate(limit);
+                out.count = Some(count);
+                out.truncated = Some(count > limit);
+                out.warnings = answer.warnings;
+                if input.action == Action::ListMetrics {
+                    out.action = "list_metrics";
+                    out.metrics = Some(all);
+                } else {
+                    out.action = "label_values";
+                    out.label = Some(label);
+                    out.values = Some(all);
+                }
+            }
+            Action::ServerInfo => {
+                out.action = "server_info";
+                out.server = Some(
+                    match (
+                        target.backend,
+                        workspace_of(&target.base_url, &input, &settings),
+                    ) {
+                        (Backend::Amp, Some(ws)) => self.api.describe_workspace(&ws).await?,
+                        _ => {
+                            let answer = self
+                                .api
+                                .get(&target, "/api/v1/status/buildinfo", &[], TIMEOUT, deadline)
+                                .await?;
+                            let build: Box<RawValue> = answer.data;
+                            serde_json::from_str(build.get()).map_err(|_| {
+                                ToolError::new(
+                                    ErrorCode::UpstreamError,
+                                    "Prometheus answered with unexpected build info",
+                                )
+                            })?
+                        }
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The AMP workspace a target belongs to: the caller's, the configured one, or the last
+/// path segment of an AMP URL.
+fn workspace_of(
+    base_url: &str,
+    input: &MetadataInput,
+    settings: &common::Settings,
+) -> Option<String> {
+    input
+        .workspace_id
+        .clone()
+        .or_else(|| {
+            settings
+                .get("prometheus/workspace_id")
+                .map(|w| w.into_owned())
+        })
+        .or_else(|| {
+            base_url
+                .rsplit_once("/workspaces/")
+                .map(|(_, ws)| ws.to_owned())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regexes_become_safe_promql_strings() {
+        assert_eq!(promql_string(r#"http_.*"#), r#""http_.*""#);
+        assert_eq!(promql_string(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+
+    #[test]
+    fn label_names_follow_prometheus() {
+        assert!(valid_label_name("job") && valid_label_name("_x1") && valid_label_name("__name__"));
+        assert!(
+            !valid_label_name("1x")
+                && !valid_label_name("a-b")
+                && !valid_label_name("")
+                && !valid_label_name(&"a".repeat(129))
+        );
+    }
+}

@@ -1,6 +1,527 @@
-//! `prometheus-range-query` Lambda: PromQL range queries with per-series summaries and downsampling.
+//! `prometheus-range-query`: one PromQL range query (`/api/v1/query_range`), answered with a
+//! summary of every series and a downsampled view a model can read.
 //!
-//! Not built yet: this crate holds the workspace slot so that the layout, the shared
-//! dependencies and CI are in place. Its handler, binary, events and tests arrive with
-//! issue #3; until then there is no `prometheus-range-query` binary, so nothing can mistake this
-//! crate for a working function.
+//! Input (CONTRACT §2): `query` (1–10,000 characters); `start` (default `end` − 1h); `end`
+//! (default now); `step` (a duration; default: the smallest of 15s, 30s, 1m, 5m, 15m, 30m,
+//! 1h, 6h, 1d that gives at most 120 points); `workspace_id`; `timeout` (≤ 30 s);
+//! `max_series` (1–500, default 50); `max_points` (2–1,000, default 120). Refused before any
+//! request: `end` before `start`, a zero step, more than 11,000 points per series
+//! (Prometheus' own limit).
+//!
+//! Output: `{"query", "start", "end", "step", "series": [{"metric", "summary": {"min",
+//! "max", "avg", "first", "last", "count"}, "values": [[t, "v"], …]}], "series_count",
+//! "data_points", "truncated", "warnings"}`. `summary` covers every point; NaN and ±Inf are
+//! left out of min/max/avg (which are `null` when no finite value exists) and kept in `first`,
+//! `last` and `values` as Prometheus spells them. `values` is cut to `max_points` by keeping,
+//! per time bucket, the lowest and the highest point, so spikes and dips survive.
+
+use std::{borrow::Cow, time::Duration};
+
+use common::{
+    AppConfig, Handler, Invocation, ToolError,
+    error::ErrorCode,
+    prometheus::{PrometheusApi, valid_workspace_id},
+    time::{TimeSpec, duration_field, format_seconds, now_ms},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// Longest accepted query, in characters.
+pub const MAX_QUERY_CHARS: usize = 10_000;
+/// Longest accepted `timeout`.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
+/// `timeout` when none is given.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Largest `max_series`.
+pub const MAX_SERIES: u32 = 500;
+/// `max_series` when none is given.
+pub const DEFAULT_MAX_SERIES: u32 = 50;
+/// Range of `max_points`.
+pub const MAX_POINTS: u32 = 1_000;
+/// `max_points` when none is given (also the target of the default step).
+pub const DEFAULT_MAX_POINTS: u32 = 120;
+/// Prometheus refuses ranges with more points per series than this.
+pub const PROMETHEUS_MAX_POINTS: i64 = 11_000;
+/// Default range when no `start` is given.
+pub const DEFAULT_RANGE: Duration = Duration::from_secs(3600);
+/// Most bytes of series returned (the contract's 5 MB budget).
+pub const RESULT_BUDGET_BYTES: usize = 5 * 1024 * 1024;
+/// The steps a default is chosen from, in seconds.
+pub const STEP_LADDER: [i64; 9] = [15, 30, 60, 300, 900, 1800, 3600, 21_600, 86_400];
+
+/// The function's input.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeInput {
+    /// PromQL.
+    pub query: String,
+    /// Range start; default `end` − 1h.
+    #[serde(default)]
+    pub start: Option<TimeSpec>,
+    /// Range end; default now.
+    #[serde(default)]
+    pub end: Option<TimeSpec>,
+    /// Resolution; default from [`default_step`].
+    #[serde(default, deserialize_with = "duration_field")]
+    pub step: Option<Duration>,
+    /// An AMP workspace other than the configured one.
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+    /// How long Prometheus may take.
+    #[serde(default, deserialize_with = "duration_field")]
+    pub timeout: Option<Duration>,
+    /// Most series returned.
+    #[serde(default)]
+    pub max_series: Option<u32>,
+    /// Most values returned per series.
+    #[serde(default)]
+    pub max_points: Option<u32>,
+}
+
+/// A validated range: Unix milliseconds and a step in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    /// Start, Unix ms.
+    pub start_ms: i64,
+    /// End, Unix ms.
+    pub end_ms: i64,
+    /// Step, ms.
+    pub step_ms: i64,
+}
+
+/// The smallest step of [`STEP_LADDER`] that gives at most `points` points over
+/// `range_ms` (the largest rung if none does).
+pub fn default_step(range_ms: i64, points: i64) -> i64 {
+    let wanted = range_ms / (points - 1).max(1);
+    STEP_LADDER
+        .iter()
+        .map(|s| s * 1000)
+        .find(|s| *s >= wanted)
+        .unwrap_or(86_400_000)
+}
+
+struct Checked {
+    range: Range,
+    timeout: Duration,
+    max_series: usize,
+    max_points: usize,
+}
+
+impl RangeInput {
+    fn check(&self, now_ms: i64) -> Result<Checked, ToolError> {
+        let chars = self.query.chars().count();
+        if self.query.trim().is_empty() {
+            return Err(ToolError::invalid_input("query must not be empty"));
+        }
+        if chars > MAX_QUERY_CHARS {
+            return Err(ToolError::invalid_input(format!(
+                "query must be at most {MAX_QUERY_CHARS} characters, got {chars}"
+            )));
+        }
+        if self
+            .workspace_id
+            .as_deref()
+            .is_some_and(|ws| !valid_workspace_id(ws))
+        {
+            return Err(ToolError::invalid_input(
+                "workspace_id must be `ws-` followed by 1 to 64 letters, digits or dashes",
+            ));
+        }
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        if timeout.is_zero() || timeout > MAX_TIMEOUT {
+            return Err(ToolError::invalid_input(format!(
+                "timeout must be more than 0 and at most 30s, got {}ms",
+                timeout.as_millis()
+            )));
+        }
+        let max_series = self.max_series.unwrap_or(DEFAULT_MAX_SERIES);
+        if !(1..=MAX_SERIES).contains(&max_series) {
+            return Err(ToolError::invalid_input(format!(
+                "max_series must be between 1 and {MAX_SERIES}, got {max_series}"
+            )));
+        }
+        let max_points = self.max_points.unwrap_or(DEFAULT_MAX_POINTS);
+        if !(2..=MAX_POINTS).contains(&max_points) {
+            return Err(ToolError::invalid_input(format!(
+                "max_points must be between 2 and {MAX_POINTS}, got {max_points}"
+            )));
+        }
+        let end_ms = self.end.as_ref().map_or(now_ms, |t| t.resolve(now_ms));
+        let start_ms = match &self.start {
+            Some(t) => t.resolve(now_ms),
+            None => end_ms - DEFAULT_RANGE.as_millis() as i64,
+        };
+        if end_ms < start_ms {
+            return Err(ToolError::invalid_input(format!(
+                "end ({}) is before start ({})",
+                format_seconds(end_ms),
+                format_seconds(start_ms)
+            )));
+        }
+        let step_ms = match self.step {
+            Some(step) if step.as_millis() == 0 => {
+                return Err(ToolError::invalid_input("step must be more than 0"));
+            }
+            Some(step) => step.as_millis() as i64,
+            None => default_step(end_ms - start_ms, i64::from(DEFAULT_MAX_POINTS)),
+        };
+        let points = (end_ms - start_ms) / step_ms + 1;
+        if points > PROMETHEUS_MAX_POINTS {
+            return Err(ToolError::invalid_input(format!(
+                "the range and step give {points} points per series; Prometheus allows at most {PROMETHEUS_MAX_POINTS}: widen the step or shorten the range"
+            )));
+        }
+        Ok(Checked {
+            range: Range {
+                start_ms,
+                end_ms,
+                step_ms,
+            },
+            timeout,
+            max_series: max_series as usize,
+            max_points: max_points as usize,
+        })
+    }
+}
+
+/// Min, max and mean of the finite values, first and last as spelled, and the count.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Summary {
+    /// Smallest finite value; `null` if none.
+    pub min: Option<f64>,
+    /// Largest finite value; `null` if none.
+    pub max: Option<f64>,
+    /// Mean of the finite values; `null` if none.
+    pub avg: Option<f64>,
+    /// The first value, as Prometheus spells it.
+    pub first: String,
+    /// The last value, as Prometheus spells it.
+    pub last: String,
+    /// Every point of the series.
+    pub count: usize,
+}
+
+/// One series of the answer.
+#[derive(Debug, Serialize)]
+pub struct SeriesOut {
+    /// Labels, as Prometheus sent them.
+    pub metric: Box<RawValue>,
+    /// Over every point.
+    pub summary: Summary,
+    /// At most `max_points` values, `[time, "value"]`, times as Prometheus sent them.
+    pub values: Vec<(Box<RawValue>, String)>,
+}
+
+/// The function's output.
+#[derive(Debug, Serialize)]
+pub struct RangeOutput {
+    /// The query, as run.
+    pub query: String,
+    /// Start, Unix seconds.
+    pub start: f64,
+    /// End, Unix seconds.
+    pub end: f64,
+    /// Step, seconds.
+    pub step: f64,
+    /// The series.
+    pub series: Vec<SeriesOut>,
+    /// Series Prometheus returned.
+    pub series_count: usize,
+    /// Values returned over all series.
+    pub data_points: usize,
+    /// Whether series were left out or values downsampled.
+    pub truncated: bool,
+    /// Prometheus' warnings.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct MatrixData<'a> {
+    #[serde(rename = "resultType")]
+    result_type: &'a str,
+    #[serde(borrow)]
+    result: Vec<Series<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Series<'a> {
+    #[serde(borrow)]
+    metric: &'a RawValue,
+    #[serde(borrow, default)]
+    values: Vec<(&'a RawValue, Cow<'a, str>)>,
+}
+
+/// The shaped result: series, Prometheus' series count, values kept, truncated.
+pub struct Shaped {
+    /// Series kept.
+    pub series: Vec<SeriesOut>,
+    /// Series Prometheus returned.
+    pub series_count: usize,
+    /// Values kept over all series.
+    pub data_points: usize,
+    /// Whether anything was left out.
+    pub truncated: bool,
+}
+
+/// Parses Prometheus' matrix `data` and shapes it: summaries over every point, values
+/// downsampled to `max_points`, at most `max_series` series and [`RESULT_BUDGET_BYTES`].
+/// Values are parsed in place (borrowed), never rebuilt as JSON trees.
+pub fn shape(data: &str, max_series: usize, max_points: usize) -> Result<Shaped, ToolError> {
+    let unexpected = || {
+        ToolError::new(
+            ErrorCode::UpstreamError,
+            "Prometheus answered with an unexpected result shape",
+        )
+    };
+    let matrix: MatrixData = serde_json::from_str(data).map_err(|_| unexpected())?;
+    if matrix.result_type != "matrix" {
+        return Err(unexpected());
+    }
+    let series_count = matrix.result.len();
+    let mut out = Vec::with_capacity(series_count.min(max_series));
+    let (mut bytes, mut data_points, mut truncated) = (0usize, 0usize, series_count > max_series);
+    for series in matrix.result.iter().take(max_series) {
+        let numbers: Vec<f64> = series.values.iter().map(|(_, v)| parse_value(v)).collect();
+        let summary = summarize(&series.values, &numbers);
+        let keep = downsample(&numbers, max_points);
+        truncated |= keep.len() < numbers.len();
+        let values: Vec<(Box<RawValue>, String)> = keep
+            .iter()
+            .map(|&i| {
+                (
+                    series.values[i].0.to_owned(),
+                    series.values[i].1.clone().into_owned(),
+                )
+            })
+            .collect();
+        let size = series.metric.get().len()
+            + values
+                .iter()
+                .map(|(t, v)| t.get().len() + v.len() + 8)
+                .sum::<usize>()
+            + 160;
+        if bytes + size > RESULT_BUDGET_BYTES {
+            truncated = true;
+            break;
+        }
+        bytes += size;
+        data_points += values.len();
+        out.push(SeriesOut {
+            metric: series.metric.to_owned(),
+            summary,
+            values,
+        });
+    }
+    if out.is_empty() && series_count > 0 {
+        return Err(ToolError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "one series alone is over the {RESULT_BUDGET_BYTES}-byte budget; aggregate the query"
+            ),
+        ));
+    }
+    Ok(Shaped {
+        series: out,
+        series_count,
+        data_points,
+        truncated,
+    })
+}
+
+/// Prometheus spells special values `NaN`, `+Inf`, `-Inf`; Rust's parser wants `inf`.
+fn parse_value(v: &str) -> f64 {
+    match v {
+        "+Inf" | "Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        _ => v.parse().unwrap_or(f64::NAN),
+    }
+}
+
+fn summarize(values: &[(&RawValue, Cow<'_, str>)], numbers: &[f64]) -> Summary {
+    let (mut min, mut max, mut sum, mut finite) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0usize);
+    for &n in numbers.iter().filter(|n| n.is_finite()) {
+        min = min.min(n);
+        max = max.max(n);
+        sum += n;
+        finite += 1;
+    }
+    let some = |x: f64| (finite > 0).then_some(x);
+    Summary {
+        min: some(min),
+        max: some(max),
+        avg: some(sum / finite.max(1) as f64),
+        first: values
+            .first()
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default(),
+        last: values
+            .last()
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default(),
+        count: values.len(),
+    }
+}
+
+/// Indices to keep, in time order, at most `max_points`: all of them if they fit, else the
+/// lowest and the highest finite point of each of `max_points / 2` equal buckets (the first
+/// point of a bucket with no finite value).
+pub fn downsample(numbers: &[f64], max_points: usize) -> Vec<usize> {
+    let n = numbers.len();
+    if n <= max_points {
+        return (0..n).collect();
+    }
+    let buckets = max_points / 2;
+    let mut keep = Vec::with_capacity(max_points);
+    for b in 0..buckets {
+        let (from, to) = (b * n / buckets, (b + 1) * n / buckets);
+        let mut lo: Option<usize> = None;
+        let mut hi: Option<usize> = None;
+        for i in from..to {
+            if !numbers[i].is_finite() {
+                continue;
+            }
+            if lo.is_none_or(|l| numbers[i] < numbers[l]) {
+                lo = Some(i);
+            }
+            if hi.is_none_or(|h| numbers[i] > numbers[h]) {
+                hi = Some(i);
+            }
+        }
+        match (lo, hi) {
+            (Some(l), Some(h)) if l == h => keep.push(l),
+            (Some(l), Some(h)) => keep.extend([l.min(h), l.max(h)]),
+            _ => keep.push(from),
+        }
+    }
+    keep
+}
+
+/// The handler, holding the clients `main` built once per cold start.
+#[derive(Debug)]
+pub struct PrometheusRangeQuery {
+    /// The Prometheus API client.
+    pub api: PrometheusApi,
+    /// Configuration (SSM-cached).
+    pub config: AppConfig,
+}
+
+impl Handler for PrometheusRangeQuery {
+    const NAME: &'static str = "prometheus_range_query";
+    type Input = RangeInput;
+    type Output = RangeOutput;
+
+    async fn handle(
+        &self,
+        input: RangeInput,
+        invocation: &Invocation,
+    ) -> Result<RangeOutput, ToolError> {
+        let checked = input.check(now_ms())?;
+        let settings = self.config.settings().await?;
+        let target = self
+            .api
+            .target(&settings, input.workspace_id.as_deref())
+            .await?;
+        let Range {
+            start_ms,
+            end_ms,
+            step_ms,
+        } = checked.range;
+        let (start, end, step) = (
+            format_seconds(start_ms),
+            format_seconds(end_ms),
+            format_seconds(step_ms),
+        );
+        let timeout = format!("{}ms", checked.timeout.as_millis());
+        let form = [
+            ("query", input.query.as_str()),
+            ("start", start.as_str()),
+            ("end", end.as_str()),
+            ("step", step.as_str()),
+            ("timeout", timeout.as_str()),
+        ];
+        let answer = self
+            .api
+            .post(
+                &target,
+                "/api/v1/query_range",
+                &form,
+                checked.timeout,
+                &invocation.deadline,
+            )
+            .await?;
+        let shaped = shape(answer.data.get(), checked.max_series, checked.max_points)?;
+        Ok(RangeOutput {
+            query: input.query,
+            start: start_ms as f64 / 1000.0,
+            end: end_ms as f64 / 1000.0,
+            step: step_ms as f64 / 1000.0,
+            series: shaped.series,
+            series_count: shaped.series_count,
+            data_points: shaped.data_points,
+            truncated: shaped.truncated,
+            warnings: answer.warnings,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_steps_give_at_most_120_points_on_the_ladder() {
+        for (range_s, step_s) in [
+            (60, 15),
+            (3600, 60),
+            (6 * 3600, 300),
+            (86_400, 900),
+            (7 * 86_400, 21_600),
+            (400 * 86_400, 86_400),
+        ] {
+            assert_eq!(
+                default_step(range_s * 1000, 120),
+                step_s * 1000,
+                "{range_s}"
+            );
+        }
+    }
+
+    #[test]
+    fn downsampling_keeps_extremes_in_time_order() {
+        let mut numbers: Vec<f64> = (0..1000).map(|i| (i % 10) as f64).collect();
+        numbers[500] = 1e9; // a spike
+        numbers[777] = -1e9; // a dip
+        numbers[100] = f64::NAN;
+        let keep = downsample(&numbers, 100);
+        assert!(keep.len() <= 100);
+        assert!(keep.windows(2).all(|w| w[0] < w[1]), "time order");
+        assert!(
+            keep.contains(&500) && keep.contains(&777),
+            "extremes survive"
+        );
+        assert!(!keep.contains(&100), "NaN is not an extreme");
+        assert_eq!(downsample(&numbers[..50], 100), (0..50).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn summaries_skip_special_values_but_keep_their_spelling() {
+        let data = r#"{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1,"NaN"],[2,"1"],[3,"+Inf"],[4,"3"],[5,"-Inf"]]},{"metric":{},"values":[[1,"NaN"]]}]}"#;
+        let shaped = shape(data, 10, 120).unwrap();
+        assert_eq!(
+            shaped.series[0].summary,
+            Summary {
+                min: Some(1.0),
+                max: Some(3.0),
+                avg: Some(2.0),
+                first: "NaN".into(),
+                last: "-Inf".into(),
+                count: 5
+            }
+        );
+        assert_eq!(shaped.series[1].summary.min, None);
+        assert_eq!(
+            (shaped.series_count, shaped.data_points, shaped.truncated),
+            (2, 6, false)
+        );
+    }
+}
