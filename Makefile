@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md), plus the measurement scripts.
-.PHONY: dev test coldstart
+.PHONY: dev test coldstart measure-prometheus
 
 # Local stack + functions under `cargo lambda watch` + invoke of every sample event.
 dev:
@@ -12,3 +12,7 @@ test:
 # Cold start and peak RSS of release builds through the Runtime API (not a test).
 coldstart:
 	bash scripts/coldstart.sh
+
+# Prometheus functions: cold start, warm latency added over direct HTTP, RSS, sizes, bench.
+measure-prometheus:
+	bash scripts/measure-prometheus.sh
