@@ -124,6 +124,62 @@ impl std::fmt::Debug for PrometheusApi {
     }
 }
 
+/// Longest accepted PromQL query, in characters (CONTRACT §2).
+pub const MAX_QUERY_CHARS: usize = 10_000;
+/// Longest accepted query `timeout`.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest accepted `max_series`.
+pub const MAX_SERIES: u32 = 500;
+/// Most bytes of series a tool returns (the contract's 5 MB response budget).
+pub const RESULT_BUDGET_BYTES: usize = 5 * 1024 * 1024;
+
+/// Checks a PromQL `query` field: not blank, at most [`MAX_QUERY_CHARS`].
+pub fn check_query(query: &str) -> Result<(), ToolError> {
+    let chars = query.chars().count();
+    if query.trim().is_empty() {
+        return Err(ToolError::invalid_input("query must not be empty"));
+    }
+    if chars > MAX_QUERY_CHARS {
+        return Err(ToolError::invalid_input(format!(
+            "query must be at most {MAX_QUERY_CHARS} characters, got {chars}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an optional `workspace_id` field (see [`valid_workspace_id`]).
+pub fn check_workspace_id(workspace_id: Option<&str>) -> Result<(), ToolError> {
+    if workspace_id.is_some_and(|ws| !valid_workspace_id(ws)) {
+        return Err(ToolError::invalid_input(
+            "workspace_id must be `ws-` followed by 1 to 64 letters, digits or dashes",
+        ));
+    }
+    Ok(())
+}
+
+/// The `timeout` field or `default`: more than zero, at most [`MAX_TIMEOUT`].
+pub fn check_timeout(timeout: Option<Duration>, default: Duration) -> Result<Duration, ToolError> {
+    let timeout = timeout.unwrap_or(default);
+    if timeout.is_zero() || timeout > MAX_TIMEOUT {
+        return Err(ToolError::invalid_input(format!(
+            "timeout must be more than 0 and at most 30s, got {}ms",
+            timeout.as_millis()
+        )));
+    }
+    Ok(timeout)
+}
+
+/// The `max_series` field or `default`: 1 to [`MAX_SERIES`].
+pub fn check_max_series(max_series: Option<u32>, default: u32) -> Result<usize, ToolError> {
+    let max_series = max_series.unwrap_or(default);
+    if !(1..=MAX_SERIES).contains(&max_series) {
+        return Err(ToolError::invalid_input(format!(
+            "max_series must be between 1 and {MAX_SERIES}, got {max_series}"
+        )));
+    }
+    Ok(max_series as usize)
+}
+
 /// `ws-` followed by 1–64 of `[0-9a-zA-Z-]` (CONTRACT §2).
 pub fn valid_workspace_id(id: &str) -> bool {
     id.strip_prefix("ws-").is_some_and(|rest| {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use common::{
     AppConfig, Handler, Invocation, ToolError,
     error::ErrorCode,
-    prometheus::{Backend, PrometheusApi, valid_workspace_id},
+    prometheus::{Backend, PrometheusApi, check_workspace_id},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, value::RawValue};
@@ -119,15 +119,7 @@ fn check_match(field: &str, text: &str) -> Result<(), ToolError> {
 
 impl MetadataInput {
     fn check(&self) -> Result<usize, ToolError> {
-        if self
-            .workspace_id
-            .as_deref()
-            .is_some_and(|ws| !valid_workspace_id(ws))
-        {
-            return Err(ToolError::invalid_input(
-                "workspace_id must be `ws-` followed by 1 to 64 letters, digits or dashes",
-            ));
-        }
+        check_workspace_id(self.workspace_id.as_deref())?;
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ToolError::invalid_input(format!(

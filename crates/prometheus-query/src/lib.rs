@@ -17,24 +17,19 @@ use std::time::Duration;
 use common::{
     AppConfig, Handler, Invocation, ToolError,
     error::ErrorCode,
-    prometheus::{ApiData, PrometheusApi, valid_workspace_id},
+    prometheus::{
+        ApiData, PrometheusApi, RESULT_BUDGET_BYTES, check_max_series, check_query, check_timeout,
+        check_workspace_id,
+    },
     time::{TimeSpec, duration_field, format_seconds, now_ms},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-/// Longest accepted query, in characters.
-pub const MAX_QUERY_CHARS: usize = 10_000;
-/// Longest accepted `timeout`.
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
 /// `timeout` when none is given.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
-/// Largest accepted `max_series`.
-pub const MAX_SERIES: u32 = 500;
 /// `max_series` when none is given.
 pub const DEFAULT_MAX_SERIES: u32 = 100;
-/// Most bytes of series returned (the contract's 5 MB response budget).
-pub const RESULT_BUDGET_BYTES: usize = 5 * 1024 * 1024;
 
 /// The function's input.
 #[derive(Debug, Deserialize)]
@@ -84,38 +79,13 @@ struct Checked {
 impl QueryInput {
     /// Checks every field against the contract's limits.
     fn check(&self) -> Result<Checked, ToolError> {
-        let chars = self.query.chars().count();
-        if self.query.trim().is_empty() {
-            return Err(ToolError::invalid_input("query must not be empty"));
-        }
-        if chars > MAX_QUERY_CHARS {
-            return Err(ToolError::invalid_input(format!(
-                "query must be at most {MAX_QUERY_CHARS} characters, got {chars}"
-            )));
-        }
-        if let Some(ws) = &self.workspace_id {
-            if !valid_workspace_id(ws) {
-                return Err(ToolError::invalid_input(
-                    "workspace_id must be `ws-` followed by 1 to 64 letters, digits or dashes",
-                ));
-            }
-        }
-        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        if timeout.is_zero() || timeout > MAX_TIMEOUT {
-            return Err(ToolError::invalid_input(format!(
-                "timeout must be more than 0 and at most 30s, got {}ms",
-                timeout.as_millis()
-            )));
-        }
-        let max_series = self.max_series.unwrap_or(DEFAULT_MAX_SERIES);
-        if !(1..=MAX_SERIES).contains(&max_series) {
-            return Err(ToolError::invalid_input(format!(
-                "max_series must be between 1 and {MAX_SERIES}, got {max_series}"
-            )));
-        }
+        check_query(&self.query)?;
+        check_workspace_id(self.workspace_id.as_deref())?;
+        let timeout = check_timeout(self.timeout, DEFAULT_TIMEOUT)?;
+        let max_series = check_max_series(self.max_series, DEFAULT_MAX_SERIES)?;
         Ok(Checked {
             timeout,
-            max_series: max_series as usize,
+            max_series,
         })
     }
 }

@@ -20,20 +20,17 @@ use std::{borrow::Cow, time::Duration};
 use common::{
     AppConfig, Handler, Invocation, ToolError,
     error::ErrorCode,
-    prometheus::{PrometheusApi, valid_workspace_id},
+    prometheus::{
+        PrometheusApi, RESULT_BUDGET_BYTES, check_max_series, check_query, check_timeout,
+        check_workspace_id,
+    },
     time::{TimeSpec, duration_field, format_seconds, now_ms},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-/// Longest accepted query, in characters.
-pub const MAX_QUERY_CHARS: usize = 10_000;
-/// Longest accepted `timeout`.
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
 /// `timeout` when none is given.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
-/// Largest `max_series`.
-pub const MAX_SERIES: u32 = 500;
 /// `max_series` when none is given.
 pub const DEFAULT_MAX_SERIES: u32 = 50;
 /// Range of `max_points`.
@@ -44,8 +41,6 @@ pub const DEFAULT_MAX_POINTS: u32 = 120;
 pub const PROMETHEUS_MAX_POINTS: i64 = 11_000;
 /// Default range when no `start` is given.
 pub const DEFAULT_RANGE: Duration = Duration::from_secs(3600);
-/// Most bytes of series returned (the contract's 5 MB budget).
-pub const RESULT_BUDGET_BYTES: usize = 5 * 1024 * 1024;
 /// The steps a default is chosen from, in seconds.
 pub const STEP_LADDER: [i64; 9] = [15, 30, 60, 300, 900, 1800, 3600, 21_600, 86_400];
 
@@ -109,37 +104,10 @@ struct Checked {
 
 impl RangeInput {
     fn check(&self, now_ms: i64) -> Result<Checked, ToolError> {
-        let chars = self.query.chars().count();
-        if self.query.trim().is_empty() {
-            return Err(ToolError::invalid_input("query must not be empty"));
-        }
-        if chars > MAX_QUERY_CHARS {
-            return Err(ToolError::invalid_input(format!(
-                "query must be at most {MAX_QUERY_CHARS} characters, got {chars}"
-            )));
-        }
-        if self
-            .workspace_id
-            .as_deref()
-            .is_some_and(|ws| !valid_workspace_id(ws))
-        {
-            return Err(ToolError::invalid_input(
-                "workspace_id must be `ws-` followed by 1 to 64 letters, digits or dashes",
-            ));
-        }
-        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        if timeout.is_zero() || timeout > MAX_TIMEOUT {
-            return Err(ToolError::invalid_input(format!(
-                "timeout must be more than 0 and at most 30s, got {}ms",
-                timeout.as_millis()
-            )));
-        }
-        let max_series = self.max_series.unwrap_or(DEFAULT_MAX_SERIES);
-        if !(1..=MAX_SERIES).contains(&max_series) {
-            return Err(ToolError::invalid_input(format!(
-                "max_series must be between 1 and {MAX_SERIES}, got {max_series}"
-            )));
-        }
+        check_query(&self.query)?;
+        check_workspace_id(self.workspace_id.as_deref())?;
+        let timeout = check_timeout(self.timeout, DEFAULT_TIMEOUT)?;
+        let max_series = check_max_series(self.max_series, DEFAULT_MAX_SERIES)?;
         let max_points = self.max_points.unwrap_or(DEFAULT_MAX_POINTS);
         if !(2..=MAX_POINTS).contains(&max_points) {
             return Err(ToolError::invalid_input(format!(
@@ -178,7 +146,7 @@ impl RangeInput {
                 step_ms,
             },
             timeout,
-            max_series: max_series as usize,
+            max_series,
             max_points: max_points as usize,
         })
     }
