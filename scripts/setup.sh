@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, idempotently, and nothing twice:
-#   - Debian's prometheus/promtool (apt, --no-install-recommends);
+#   - Debian's prometheus/promtool and openssl (apt, --no-install-recommends);
 #   - a Python venv at target/stack-venv with tests/stack/requirements.txt, reinstalled
 #     only when that file changes.
 # Sourced by scripts/test.sh and scripts/dev.sh; exports TEST_STACK_VENV and puts the
@@ -10,10 +10,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
-  echo "setup: installing Debian's prometheus (for prometheus and promtool)"
+apt_packages=()
+command -v prometheus >/dev/null && command -v promtool >/dev/null || apt_packages+=(prometheus)
+command -v openssl >/dev/null || apt_packages+=(openssl) # a test makes a self-signed certificate
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+  echo "setup: installing Debian's ${apt_packages[*]}"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
 fi
 
 venv="${TEST_STACK_VENV:-$root/target/stack-venv}"

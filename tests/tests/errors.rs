@@ -129,3 +129,66 @@ async fn aws_sdk_failures_map_to_envelope_codes() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn https_is_verified_against_trusted_roots_only() {
+    use std::process::Command;
+    // A loopback HTTPS server with a self-signed certificate: the client must complete a
+    // TLS handshake (the stack is wired) and refuse the certificate (nobody trusted signed it).
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let script = format!(
+        "import http.server, ssl\n\
+         s = http.server.HTTPServer(('127.0.0.1', 0), http.server.SimpleHTTPRequestHandler)\n\
+         c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain({:?}, {:?})\n\
+         s.socket = c.wrap_socket(s.socket, server_side=True)\n\
+         print('LISTENING', s.server_address[1], flush=True)\n\
+         s.serve_forever()\n",
+        cert.display().to_string(),
+        key.display().to_string()
+    );
+    let mut command = Command::new("python3");
+    command.args(["-c", &script]);
+    let (_server, port) = integration_tests::process::ServerProcess::spawn_announcing(
+        "https",
+        &mut command,
+        &dir.path().join("https.log"),
+    )
+    .unwrap();
+    let err = client("devops-agent-test")
+        .unwrap()
+        .get(format!("https://127.0.0.1:{port}/"))
+        .send()
+        .await
+        .unwrap_err();
+    let chain = format!("{:?}", err);
+    assert!(
+        chain.contains("InvalidCertificate"),
+        "refused for its certificate: {chain}"
+    );
+    assert_eq!(mapped(&err).0, ErrorCode::Unavailable);
+}

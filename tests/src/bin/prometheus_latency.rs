@@ -26,7 +26,8 @@ async fn main() -> integration_tests::Result<()> {
     let dir = PathBuf::from(
         args.next()
             .ok_or("usage: prometheus_latency <bin-dir> [runs]")?,
-    );
+    )
+    .canonicalize()?;
     let runs: usize = args.next().map_or(Ok(200), |r| r.parse())?;
     let prometheus = Prometheus::start().await?;
     let env = vec![("PROMETHEUS_URL".to_owned(), prometheus.url().to_owned())];
