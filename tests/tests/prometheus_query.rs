@@ -446,3 +446,72 @@ async fn amp_mode_signs_every_request_and_botocore_verifies_it() {
         "no credentials in logs"
     );
 }
+
+#[tokio::test]
+async fn another_workspace_is_described_once_and_its_endpoint_cached() {
+    let (moto, fixtures) = integration_tests::moto::Moto::start_seeded().await.unwrap();
+    let proxy = FaultProxy::start(moto.endpoint()).await.unwrap();
+    let amp = aws_sdk_amp::Client::new(
+        &integration_tests::moto::Moto::sdk_config_for(&proxy.url()).await,
+    );
+    let api = PrometheusApi::with_amp_client(common::http::client("test").unwrap(), amp);
+    let (configured, other) = (
+        &fixtures.workspaces["observability-prod"],
+        &fixtures.workspaces["observability-dev"],
+    );
+    let settings = common::Settings::from_values(HashMap::from([
+        ("prometheus/workspace_id".to_owned(), configured.clone()),
+        ("prometheus/region".to_owned(), "us-east-1".to_owned()),
+    ]));
+
+    // The configured workspace needs no lookup.
+    let own = api.target(&settings, None).await.unwrap();
+    assert_eq!(
+        own.base_url,
+        format!("https://aps-workspaces.us-east-1.amazonaws.com/workspaces/{configured}")
+    );
+    assert!(matches!(own.auth, common::prometheus::Auth::SigV4 { .. }));
+    // Another one is described once, then served from the cache.
+    for _ in 0..3 {
+        let target = api.target(&settings, Some(other)).await.unwrap();
+        assert!(
+            target.base_url.ends_with(&format!("/workspaces/{other}")),
+            "{}",
+            target.base_url
+        );
+        assert_eq!(target.backend.as_str(), "amp");
+    }
+    let seen = proxy.seen();
+    assert_eq!(
+        seen,
+        [format!("GET /workspaces/{other}")],
+        "one DescribeWorkspace for three resolutions"
+    );
+    let err = api.target(&settings, Some("ws-missing")).await.unwrap_err();
+    assert_eq!(err.code, common::ErrorCode::NotFound, "{err}");
+}
+
+#[tokio::test]
+async fn the_lambda_deadline_bounds_a_longer_query_timeout() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let h = handler(&[(
+        "prometheus/url",
+        &format!("http://{}", silent.local_addr().unwrap()),
+    )]);
+    let input = serde_json::from_value(json!({"query": "up", "timeout": "30s"})).unwrap();
+    let started = std::time::Instant::now();
+    let err = h
+        .handle(
+            input,
+            &Invocation::local(Deadline::after(Duration::from_millis(1500))),
+        )
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.code, common::ErrorCode::UpstreamTimeout, "{err}");
+    assert!(
+        took < Duration::from_millis(1500),
+        "answered before the deadline, not after 30 s: {took:?}"
+    );
+    drop(silent);
+}

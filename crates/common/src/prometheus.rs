@@ -199,6 +199,14 @@ impl PrometheusApi {
         }
     }
 
+    /// A client using `amp` for `DescribeWorkspace` instead of one built from the process's
+    /// SDK configuration (tests point it at moto).
+    pub fn with_amp_client(http: reqwest::Client, amp: aws_sdk_amp::Client) -> Self {
+        let api = Self::new(http);
+        let _ = api.amp.set(amp);
+        api
+    }
+
     /// Resolves where requests go, for the caller's `workspace_id` (already validated) or the
     /// configured default. See the module docs.
     pub async fn target(
