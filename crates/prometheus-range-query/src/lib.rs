@@ -15,7 +15,7 @@
 //! `last` and `values` as Prometheus spells them. `values` is cut to `max_points` by keeping,
 //! per time bucket, the lowest and the highest point, so spikes and dips survive.
 
-use std::{borrow::Cow, time::Duration};
+use std::time::Duration;
 
 use common::{
     AppConfig, Handler, Invocation, ToolError,
@@ -215,8 +215,11 @@ struct MatrixData<'a> {
 struct Series<'a> {
     #[serde(borrow)]
     metric: &'a RawValue,
+    // `&str`, not `Cow`: serde borrows a `Cow` only when it is the field itself, so inside a
+    // tuple every value became an allocated String (half the time of a large answer).
+    // Prometheus writes values as plain numerals, never with escapes, so borrowing works.
     #[serde(borrow, default)]
-    values: Vec<(&'a RawValue, Cow<'a, str>)>,
+    values: Vec<(&'a RawValue, &'a str)>,
 }
 
 /// The shaped result: series, Prometheus' series count, values kept, truncated.
@@ -255,12 +258,7 @@ pub fn shape(data: &str, max_series: usize, max_points: usize) -> Result<Shaped,
         truncated |= keep.len() < numbers.len();
         let values: Vec<(Box<RawValue>, String)> = keep
             .iter()
-            .map(|&i| {
-                (
-                    series.values[i].0.to_owned(),
-                    series.values[i].1.clone().into_owned(),
-                )
-            })
+            .map(|&i| (series.values[i].0.to_owned(), series.values[i].1.to_owned()))
             .collect();
         let size = series.metric.get().len()
             + values
@@ -305,7 +303,7 @@ fn parse_value(v: &str) -> f64 {
     }
 }
 
-fn summarize(values: &[(&RawValue, Cow<'_, str>)], numbers: &[f64]) -> Summary {
+fn summarize(values: &[(&RawValue, &str)], numbers: &[f64]) -> Summary {
     let (mut min, mut max, mut sum, mut finite) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0usize);
     for &n in numbers.iter().filter(|n| n.is_finite()) {
         min = min.min(n);
