@@ -214,9 +214,13 @@ impl PrometheusApi {
         settings: &Settings,
         workspace_id: Option<&str>,
     ) -> Result<Target, ToolError> {
-        let configured_ws = settings.get("prometheus/workspace_id");
+        // An empty value (an unset template parameter, say) counts as not set.
+        let configured_ws = settings
+            .get("prometheus/workspace_id")
+            .filter(|w| !w.is_empty());
         let url = settings
             .get("prometheus/url")
+            .filter(|u| !u.is_empty())
             .map(|u| u.trim_end_matches('/').to_owned());
         if url.is_none() && configured_ws.is_none() && workspace_id.is_none() {
             return Err(ToolError::config(
