@@ -1,71 +1,19 @@
 //! `common::config` against moto's SSM, seen through a proxy that counts and fails
 //! requests: one sweep serves many reads within the TTL, an expired TTL refreshes, many
-//! concurrent callers share one refresh, a failed refresh serves the last good values, and
-//! a SecureString never reaches a log line or a response.
+//! concurrent callers share one refresh, a failed refresh is an error only when nothing was
+//! cached, and a SecureString never reaches a log line or a response. (Serving stale values
+//! with a warning is in `config_logs.rs`, which captures logs in a process of its own.)
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use aws_sdk_ssm::types::ParameterType;
 use common::{AppConfig, ErrorCode};
-use integration_tests::{
-    lambda::LambdaFunction,
-    moto::Moto,
-    proxy::{FaultProxy, Mode},
-};
+use integration_tests::{lambda::LambdaFunction, proxy::Mode};
 use serde_json::json;
 
-const PATH: &str = "/devops-agent/test";
-const SWEEP: &str = "AmazonSSM.GetParametersByPath";
-const CANARY: &str = "canary-6f1d2a9e-never-print-me";
+mod support;
 
-async fn ssm_client(endpoint: &str) -> aws_sdk_ssm::Client {
-    aws_sdk_ssm::Client::new(&Moto::sdk_config_for(endpoint).await)
-}
-
-async fn put(ssm: &aws_sdk_ssm::Client, key: &str, value: &str, kind: ParameterType) {
-    ssm.put_parameter()
-        .name(format!("{PATH}/{key}"))
-        .value(value)
-        .r#type(kind)
-        .overwrite(true)
-        .send()
-        .await
-        .expect("moto stores the parameter");
-}
-
-/// moto with `n` plain parameters `k00..`, one nested one and one SecureString, and a
-/// counting proxy in front of it.
-async fn stack(n: usize) -> (Moto, FaultProxy, aws_sdk_ssm::Client) {
-    let moto = Moto::start().await.unwrap();
-    let direct = ssm_client(moto.endpoint()).await;
-    for i in 0..n {
-        put(
-            &direct,
-            &format!("k{i:02}"),
-            &format!("v{i}"),
-            ParameterType::String,
-        )
-        .await;
-    }
-    put(&direct, "agent/max_cycles", "8", ParameterType::String).await;
-    put(
-        &direct,
-        "websearch/api_key",
-        CANARY,
-        ParameterType::SecureString,
-    )
-    .await;
-    let proxy = FaultProxy::start(moto.endpoint()).await.unwrap();
-    (moto, proxy, direct)
-}
-
-async fn config_via(proxy: &FaultProxy, ttl: Duration) -> AppConfig {
-    AppConfig::with_ssm_client(ssm_client(&proxy.url()).await, PATH, ttl).unwrap()
-}
+use support::{CANARY, PATH, SWEEP, config_via, put, ssm_client, stack};
 
 #[tokio::test]
 async fn one_sweep_serves_every_read_within_the_ttl() {
@@ -133,83 +81,6 @@ async fn concurrent_callers_share_one_refresh() {
         assert_eq!(caller.await.unwrap().unwrap(), 1);
     }
     assert_eq!(proxy.count(SWEEP), 1, "{:?}", proxy.seen());
-}
-
-/// Captures this thread's log output as text.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-#[tokio::test]
-async fn a_failed_refresh_serves_the_last_good_values_with_a_warning() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // tracing caches per-callsite interest globally: a callsite another test thread hit
-    // first, with no subscriber, is cached as disabled. Recompute it now that ours exists.
-    tracing::callsite::rebuild_interest_cache();
-
-    let (_moto, proxy, _) = stack(1).await;
-    let config = config_via(&proxy, Duration::ZERO).await;
-    assert_eq!(config.settings().await.unwrap().generation(), 1);
-
-    proxy.set_mode(Mode::Fail(503));
-    let stale = config
-        .settings()
-        .await
-        .expect("stale values instead of an error");
-    assert_eq!(
-        (stale.generation(), stale.get("k00").as_deref()),
-        (1, Some("v0"))
-    );
-    assert!(
-        proxy.count(SWEEP) >= 2,
-        "the refresh was attempted: {:?}",
-        proxy.seen()
-    );
-    let text = logs.text();
-    assert!(
-        text.contains("configuration refresh failed; serving the last good values"),
-        "{text}"
-    );
-    assert!(text.contains("UNAVAILABLE"), "{text}");
-
-    proxy.set_mode(Mode::Pass);
-    assert_eq!(
-        config.settings().await.unwrap().generation(),
-        2,
-        "recovers once SSM answers"
-    );
-    // This subscriber is uncapped: the SDK's own trace output is here, and still no secret.
-    let text = logs.text();
-    assert!(
-        text.contains("GetParametersByPath") && text.contains("\"level\":\"TRACE\""),
-        "the SDK logged at trace"
-    );
-    assert!(
-        !text.contains(CANARY),
-        "no SecureString in any log line, even at trace level"
-    );
 }
 
 #[tokio::test]

@@ -217,16 +217,19 @@ async fn bad_input_is_refused_before_any_request() {
     );
     assert_eq!(proxy.seen().len(), 1, "bad_data is not retried");
 
-    // Missing configuration names the keys.
-    let err = run(&handler(&[]), json!({"query": "up"}))
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, common::ErrorCode::ConfigError);
-    assert!(
-        err.message
-            .contains("prometheus/url or prometheus/workspace_id"),
-        "{err}"
-    );
+    // Missing configuration names the keys; empty values count as missing.
+    let empty: &[(&str, &str)] = &[("prometheus/url", ""), ("prometheus/workspace_id", "")];
+    for settings in [&[][..], empty] {
+        let err = run(&handler(settings), json!({"query": "up"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, common::ErrorCode::ConfigError);
+        assert!(
+            err.message
+                .contains("prometheus/url or prometheus/workspace_id"),
+            "{err}"
+        );
+    }
 }
 
 #[tokio::test]
