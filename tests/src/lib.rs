@@ -82,6 +82,13 @@ pub fn venv() -> Result<PathBuf> {
     }
 }
 
+/// A sample event, `events/<function>/<name>` (tests use them, so they stay true).
+pub fn sample_event(function: &str, name: &str) -> serde_json::Value {
+    let path = workspace_root().join("events").join(function).join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// A file of `tests/stack/`.
 pub fn stack_file(name: &str) -> PathBuf {
     workspace_root().join("tests/stack").join(name)

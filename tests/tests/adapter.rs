@@ -6,16 +6,12 @@ use std::time::Duration;
 
 use integration_tests::{
     lambda::{Invoke, LambdaFunction, Outcome},
-    workspace_root,
+    sample_event,
 };
 use serde_json::{Value, json};
 
 fn sample(name: &str) -> Value {
-    let path = workspace_root().join("events/echo").join(name);
-    serde_json::from_slice(
-        &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
+    sample_event("echo", name)
 }
 
 async fn echo() -> LambdaFunction {

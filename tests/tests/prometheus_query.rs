@@ -10,8 +10,8 @@ use integration_tests::{
     lambda::{Invoke, LambdaFunction},
     prometheus::{Prometheus, dataset},
     proxy::{FaultProxy, Mode},
+    sample_event,
     verifier::{ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, SigV4Verifier},
-    workspace_root,
 };
 use prometheus_query::{PrometheusQuery, QueryOutput};
 use serde_json::{Value, json};
@@ -311,10 +311,7 @@ async fn answering(status: u16, body: &'static str) -> String {
 }
 
 fn sample(name: &str) -> Value {
-    serde_json::from_slice(
-        &std::fs::read(workspace_root().join("events/prometheus-query").join(name)).unwrap(),
-    )
-    .unwrap()
+    sample_event("prometheus-query", name)
 }
 
 fn body_of(answer: &Value) -> Value {

@@ -13,7 +13,7 @@ use integration_tests::{
     moto::Moto,
     prometheus::{Prometheus, dataset},
     proxy::FaultProxy,
-    workspace_root,
+    sample_event,
 };
 use prometheus_metadata::PrometheusMetadata;
 use prometheus_range_query::PrometheusRangeQuery;
@@ -345,13 +345,6 @@ async fn server_info_describes_an_amp_workspace_through_moto() {
     );
 }
 
-fn sample(function: &str, name: &str) -> Value {
-    serde_json::from_slice(
-        &std::fs::read(workspace_root().join("events").join(function).join(name)).unwrap(),
-    )
-    .unwrap()
-}
-
 fn body_of(answer: &Value) -> Value {
     assert_eq!(answer["statusCode"], 200, "{answer}");
     serde_json::from_str(answer["body"].as_str().unwrap()).unwrap()
@@ -359,11 +352,13 @@ fn body_of(answer: &Value) -> Value {
 
 async fn agentcore(f: &LambdaFunction, function: &str) -> Value {
     let options = Invoke {
-        client_context: Some(sample(function, "agentcore-client-context.json")),
+        client_context: Some(sample_event(function, "agentcore-client-context.json")),
         ..Invoke::default()
     };
     f.invoke_with(
-        sample(function, "agentcore.json").to_string().as_bytes(),
+        sample_event(function, "agentcore.json")
+            .to_string()
+            .as_bytes(),
         &options,
     )
     .await
@@ -381,14 +376,14 @@ async fn every_sample_event_through_the_runtime_api() {
         .unwrap();
     let name = "prometheus-range-query";
     let direct = range
-        .invoke(&sample(name, "direct.json"))
+        .invoke(&sample_event(name, "direct.json"))
         .await
         .unwrap()
         .response();
     assert_eq!(direct["series"][0]["summary"]["avg"], 2.0, "{direct}");
     let rest = body_of(
         &range
-            .invoke(&sample(name, "apigw-rest.json"))
+            .invoke(&sample_event(name, "apigw-rest.json"))
             .await
             .unwrap()
             .response(),
@@ -397,7 +392,7 @@ async fn every_sample_event_through_the_runtime_api() {
     assert!(rest["series"][0]["values"].as_array().unwrap().len() <= 10);
     let http = body_of(
         &range
-            .invoke(&sample(name, "apigw-http.json"))
+            .invoke(&sample_event(name, "apigw-http.json"))
             .await
             .unwrap()
             .response(),
@@ -408,7 +403,7 @@ async fn every_sample_event_through_the_runtime_api() {
     );
     let url = body_of(
         &range
-            .invoke(&sample(name, "function-url.json"))
+            .invoke(&sample_event(name, "function-url.json"))
             .await
             .unwrap()
             .response(),
@@ -433,14 +428,14 @@ async fn every_sample_event_through_the_runtime_api() {
         .unwrap();
     let name = "prometheus-metadata";
     let direct = meta
-        .invoke(&sample(name, "direct.json"))
+        .invoke(&sample_event(name, "direct.json"))
         .await
         .unwrap()
         .response();
     assert_eq!(direct["count"], 4, "{direct}");
     let rest = body_of(
         &meta
-            .invoke(&sample(name, "apigw-rest.json"))
+            .invoke(&sample_event(name, "apigw-rest.json"))
             .await
             .unwrap()
             .response(),
@@ -448,7 +443,7 @@ async fn every_sample_event_through_the_runtime_api() {
     assert_eq!(rest["values"], json!(["api-1", "api-2", "db-1"]));
     let http = body_of(
         &meta
-            .invoke(&sample(name, "apigw-http.json"))
+            .invoke(&sample_event(name, "apigw-http.json"))
             .await
             .unwrap()
             .response(),
@@ -456,7 +451,7 @@ async fn every_sample_event_through_the_runtime_api() {
     assert_eq!(http["metrics"], json!(["http_requests_total", "up"]));
     let url = body_of(
         &meta
-            .invoke(&sample(name, "function-url.json"))
+            .invoke(&sample_event(name, "function-url.json"))
             .await
             .unwrap()
             .response(),
