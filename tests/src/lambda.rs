@@ -109,11 +109,7 @@ impl RuntimeApi {
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, server) = crate::serve_loopback(app).await?;
         Ok(Self {
             shared,
             addr,
@@ -326,6 +322,25 @@ impl LambdaFunction {
     /// Invokes with raw event bytes and options.
     pub async fn invoke_with(&self, event: &[u8], options: &Invoke) -> Result<Outcome> {
         self.api.invoke(event, options).await
+    }
+
+    /// Invokes `events/<function>/agentcore.json` with the client context AgentCore Gateway
+    /// sends (`agentcore-client-context.json` beside it).
+    pub async fn invoke_agentcore_sample(&self, function: &str) -> Result<Outcome> {
+        let options = Invoke {
+            client_context: Some(crate::sample_event(
+                function,
+                "agentcore-client-context.json",
+            )),
+            ..Invoke::default()
+        };
+        self.invoke_with(
+            crate::sample_event(function, "agentcore.json")
+                .to_string()
+                .as_bytes(),
+            &options,
+        )
+        .await
     }
 
     /// Everything the function wrote to stdout and stderr so far.

@@ -45,6 +45,28 @@ pub fn http_client() -> reqwest::Client {
         .expect("a reqwest client with default settings builds")
 }
 
+/// Serves `app` on a free loopback port; the task stops when the handle is aborted or the
+/// runtime ends.
+pub async fn serve_loopback(
+    app: axum::Router,
+) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((addr, server))
+}
+
+/// A server answering every request with `status` and `body` (an upstream that throttles,
+/// fails or sends garbage); returns its base URL.
+pub async fn answering(status: u16, body: &'static str) -> Result<String> {
+    let status = axum::http::StatusCode::from_u16(status)?;
+    let app = axum::Router::new().fallback(move || async move { (status, body) });
+    let (addr, _server) = serve_loopback(app).await?;
+    Ok(format!("http://{addr}"))
+}
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

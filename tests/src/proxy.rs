@@ -56,11 +56,7 @@ impl FaultProxy {
             gate,
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, server) = crate::serve_loopback(app).await?;
         Ok(Self {
             shared,
             addr,

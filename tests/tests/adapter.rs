@@ -103,15 +103,7 @@ async fn every_sample_event_is_answered_in_its_own_shape() {
         "hello from a Function URLhello from a Function URLhello from a Function URL"
     );
 
-    let options = Invoke {
-        client_context: Some(sample("agentcore-client-context.json")),
-        ..Invoke::default()
-    };
-    let agentcore = f
-        .invoke_with(sample("agentcore.json").to_string().as_bytes(), &options)
-        .await
-        .unwrap()
-        .response();
+    let agentcore = f.invoke_agentcore_sample("echo").await.unwrap().response();
     assert_eq!(agentcore["echo"], "hello from AgentCore Gateway");
 }
 

@@ -4,22 +4,11 @@
 
 use std::time::Duration;
 
-use axum::{Router, http::StatusCode, routing::get};
 use common::{ErrorCode, ToolError, http::client};
 use integration_tests::{
     moto::Moto,
     proxy::{FaultProxy, Mode},
 };
-
-/// A server on a free port answering every GET with `status` and `body`.
-async fn answering(status: u16, body: &'static str) -> String {
-    let status = StatusCode::from_u16(status).unwrap();
-    let app = Router::new().fallback(get(move || async move { (status, body) }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
 
 fn mapped(err: &reqwest::Error) -> (ErrorCode, bool) {
     let e = ToolError::from_reqwest("prometheus", err);
@@ -68,7 +57,7 @@ async fn reqwest_failures_map_to_envelope_codes() {
         (404, ErrorCode::NotFound, false),
         (400, ErrorCode::UpstreamError, false),
     ] {
-        let url = answering(status, "{}").await;
+        let url = integration_tests::answering(status, "{}").await.unwrap();
         let err = http
             .get(&url)
             .send()
@@ -81,7 +70,9 @@ async fn reqwest_failures_map_to_envelope_codes() {
 
     // 200 with a body that is not what was asked for: an error, and (per the contract,
     // retryable only for 5xx) not worth retrying.
-    let url = answering(200, "<html>not json</html>").await;
+    let url = integration_tests::answering(200, "<html>not json</html>")
+        .await
+        .unwrap();
     let err = http
         .get(&url)
         .send()

@@ -7,7 +7,7 @@ use std::{collections::HashMap, time::Duration};
 
 use common::{AppConfig, Deadline, Handler, Invocation, ToolError, prometheus::PrometheusApi};
 use integration_tests::{
-    lambda::{Invoke, LambdaFunction},
+    lambda::LambdaFunction,
     prometheus::{Prometheus, dataset},
     proxy::{FaultProxy, Mode},
     sample_event,
@@ -255,7 +255,9 @@ async fn upstream_faults_become_envelope_codes_with_bounded_retries() {
     }
 
     // An answer that is not Prometheus' JSON.
-    let garbage = answering(200, "<html>captive portal</html>").await;
+    let garbage = integration_tests::answering(200, "<html>captive portal</html>")
+        .await
+        .unwrap();
     let err = run(
         &handler(&[("prometheus/url", &garbage)]),
         json!({"query": "up"}),
@@ -299,15 +301,6 @@ async fn upstream_faults_become_envelope_codes_with_bounded_retries() {
         "{err}"
     );
     drop(silent);
-}
-
-async fn answering(status: u16, body: &'static str) -> String {
-    let status = axum::http::StatusCode::from_u16(status).unwrap();
-    let app = axum::Router::new().fallback(move || async move { (status, body) });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
 }
 
 fn sample(name: &str) -> Value {
@@ -378,12 +371,8 @@ async fn every_sample_event_through_the_runtime_api() {
     );
     assert_eq!(url["result"][0]["value"][1], "23", "{url}");
 
-    let options = Invoke {
-        client_context: Some(sample("agentcore-client-context.json")),
-        ..Invoke::default()
-    };
     let agentcore = f
-        .invoke_with(sample("agentcore.json").to_string().as_bytes(), &options)
+        .invoke_agentcore_sample("prometheus-query")
         .await
         .unwrap()
         .response();

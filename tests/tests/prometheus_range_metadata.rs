@@ -9,7 +9,7 @@ use common::{
     AppConfig, Deadline, ErrorCode, Handler, Invocation, ToolError, prometheus::PrometheusApi,
 };
 use integration_tests::{
-    lambda::{Invoke, LambdaFunction},
+    lambda::LambdaFunction,
     moto::Moto,
     prometheus::{Prometheus, dataset},
     proxy::FaultProxy,
@@ -350,22 +350,6 @@ fn body_of(answer: &Value) -> Value {
     serde_json::from_str(answer["body"].as_str().unwrap()).unwrap()
 }
 
-async fn agentcore(f: &LambdaFunction, function: &str) -> Value {
-    let options = Invoke {
-        client_context: Some(sample_event(function, "agentcore-client-context.json")),
-        ..Invoke::default()
-    };
-    f.invoke_with(
-        sample_event(function, "agentcore.json")
-            .to_string()
-            .as_bytes(),
-        &options,
-    )
-    .await
-    .unwrap()
-    .response()
-}
-
 #[tokio::test]
 async fn every_sample_event_through_the_runtime_api() {
     let prometheus = Prometheus::start().await.unwrap();
@@ -416,7 +400,11 @@ async fn every_sample_event_through_the_runtime_api() {
         (Some(3), Some(5)),
         "{url}"
     );
-    let ac = agentcore(&range, name).await;
+    let ac = range
+        .invoke_agentcore_sample(name)
+        .await
+        .unwrap()
+        .response();
     assert_eq!(
         ac["series"][0]["summary"],
         json!({"min": 2.0, "max": 2.0, "avg": 2.0, "first": "2", "last": "2", "count": 3}),
@@ -457,6 +445,6 @@ async fn every_sample_event_through_the_runtime_api() {
             .response(),
     );
     assert_eq!(url["values"], json!(["200", "500"]));
-    let ac = agentcore(&meta, name).await;
+    let ac = meta.invoke_agentcore_sample(name).await.unwrap().response();
     assert!(ac["server"]["version"].is_string(), "{ac}");
 }
