@@ -35,14 +35,9 @@ pub type StackError = Box<dyn std::error::Error + Send + Sync>;
 /// Result of stack operations.
 pub type Result<T> = std::result::Result<T, StackError>;
 
-/// A plain reqwest client for talking to the stack (rustls needs ring installed first,
-/// because reqwest is built without a default crypto provider).
+/// A reqwest client for talking to the stack: the functions' own (`common::http::client`).
 pub fn http_client() -> reqwest::Client {
-    common::http::install_crypto_provider();
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("a reqwest client with default settings builds")
+    common::http::client("integration-tests").expect("the HTTP client builds")
 }
 
 /// Serves `app` on a free loopback port; the task stops when the handle is aborted or the

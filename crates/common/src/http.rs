@@ -6,10 +6,7 @@
 //! space, so a PromQL `a+b` sent as `a+b` would be signed as `a b`. Encoding every byte
 //! outside RFC 3986's unreserved set (`A-Z a-z 0-9 - . _ ~`) leaves nothing to interpret.
 
-use std::{
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -41,16 +38,6 @@ pub fn form_encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> S
     out
 }
 
-/// Installs ring as rustls' process-wide crypto provider (reqwest is built without one).
-/// Idempotent.
-pub fn install_crypto_provider() {
-    static INSTALLED: OnceLock<()> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        // Fails only if another provider was installed first, which is equally fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 /// A reqwest client for upstream calls: rustls with ring, a connect timeout, no per-request
 /// TLS set-up (build it once in `main` and share it). Per-call timeouts come from
 /// [`crate::deadline::Deadline::budget`].
@@ -60,7 +47,6 @@ pub fn install_crypto_provider() {
 /// bundle when the client is built, which took 2 ms of a 4 ms cold start. A Prometheus
 /// behind a private CA would need that CA added here.
 pub fn client(user_agent: &str) -> Result<reqwest::Client, ToolError> {
-    install_crypto_provider();
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
