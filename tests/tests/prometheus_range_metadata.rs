@@ -155,6 +155,15 @@ async fn range_input_is_refused_before_any_request() {
             "step must be more than 0",
         ),
         (
+            json!({"query": "up", "start": "yesterday"}),
+            "must be RFC 3339",
+        ),
+        (json!({"query": "up", "end": "now+5m"}), "must be RFC 3339"),
+        (
+            json!({"query": "up", "step": "5 minutes"}),
+            "must be a duration",
+        ),
+        (
             json!({"query": "up", "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z", "step": "1s"}),
             "86401 points per series; Prometheus allows at most 11000",
         ),
@@ -278,6 +287,18 @@ async fn metadata_lists_metrics_and_label_values_and_checks_its_input() {
         (
             json!({"action": "list_metrics", "limit": 0}),
             "limit must be between 1 and 10000, got 0",
+        ),
+        (
+            json!({"action": "list_metrics", "limit": 10_001}),
+            "limit must be between 1 and 10000, got 10001",
+        ),
+        (
+            json!({"action": "label_values", "label": "job", "match[]": "x".repeat(1001)}),
+            "match[] must be 1 to 1000 characters, got 1001",
+        ),
+        (
+            json!({"action": "server_info", "workspace_id": "ws_1"}),
+            "workspace_id must be `ws-`",
         ),
         (
             json!({"action": "list_metrics", "match": ""}),
