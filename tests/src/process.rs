@@ -93,10 +93,10 @@ impl ServerProcess {
         let start = Instant::now();
         loop {
             self.check_running()?;
-            if let Ok(response) = client.get(url).timeout(Duration::from_secs(2)).send().await {
-                if response.status().is_success() {
-                    return Ok(());
-                }
+            if let Ok(response) = client.get(url).timeout(Duration::from_secs(2)).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
             }
             if start.elapsed() > timeout {
                 return Err(format!(

@@ -317,10 +317,10 @@ impl AppConfig {
         let _refreshing = self.refresh.lock().await;
         // While we waited, another caller may have refreshed (or failed and rescheduled):
         // take its outcome rather than calling SSM again.
-        if let Some((settings, fresh)) = self.current() {
-            if fresh || Some(settings.generation) != seen {
-                return Ok(settings);
-            }
+        if let Some((settings, fresh)) = self.current()
+            && (fresh || Some(settings.generation) != seen)
+        {
+            return Ok(settings);
         }
 
         match fetch(client, path).await {

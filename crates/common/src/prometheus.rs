@@ -227,14 +227,13 @@ impl PrometheusApi {
                 "no Prometheus is configured: set prometheus/url or prometheus/workspace_id",
             ));
         }
-        if let (Some(_), Some(url)) = (workspace_id, &url) {
-            if !is_amp_url(url)
-                && !url.ends_with(&format!("/workspaces/{}", workspace_id.unwrap_or_default()))
-            {
-                return Err(ToolError::invalid_input(
-                    "workspace_id applies to Amazon Managed Service for Prometheus; this function is configured for a plain Prometheus",
-                ));
-            }
+        if let (Some(id), Some(url)) = (workspace_id, &url)
+            && !is_amp_url(url)
+            && !url.ends_with(&format!("/workspaces/{id}"))
+        {
+            return Err(ToolError::invalid_input(
+                "workspace_id applies to Amazon Managed Service for Prometheus; this function is configured for a plain Prometheus",
+            ));
         }
         let auth_setting = settings.get("prometheus/auth");
         // The region is needed only for AMP URLs and SigV4; resolving it otherwise could send
