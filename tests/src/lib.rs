@@ -11,7 +11,8 @@
 //! * [`verifier::SigV4Verifier`]: botocore recomputing every SigV4 signature, optionally
 //!   forwarding verified requests to Prometheus (an AMP stand-in).
 //! * [`proxy::FaultProxy`]: an HTTP proxy in front of any of them that counts requests and
-//!   can fail, hold or pass them, for cache and fault tests.
+//!   can fail, hold or pass them, for cache and fault tests, or answer chosen requests
+//!   itself: [`eks`] uses that for the EKS add-on APIs moto lacks.
 //!
 //! Every server binds 127.0.0.1 on a free port and is stopped by PID when its handle drops,
 //! so a failing test still cleans up; children also get `PR_SET_PDEATHSIG`, so they die
@@ -20,6 +21,7 @@
 //! The Python parts run from the venv that `scripts/test.sh` installs under
 //! `target/stack-venv` (or `$TEST_STACK_VENV`).
 
+pub mod eks;
 pub mod lambda;
 pub mod moto;
 pub mod process;

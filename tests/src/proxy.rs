@@ -1,5 +1,10 @@
 //! An HTTP proxy that sits in front of a real server and counts, fails, holds or passes
 //! requests: how the tests see how many SSM calls a cache made, or make SSM go away.
+//!
+//! It can also answer chosen requests itself ([`FaultProxy::answer`]) or change one field of
+//! the real server's answer ([`FaultProxy::patch`]): how the tests serve, in AWS's own wire
+//! format, the few EKS operations and states moto does not have (add-ons, a DEGRADED node
+//! group), while everything else still comes from moto.
 
 use std::{
     net::SocketAddr,
@@ -26,8 +31,22 @@ pub enum Mode {
     Fail(u16),
 }
 
+/// What to do instead of plain forwarding for one method and path.
+#[derive(Debug, Clone)]
+enum Canned {
+    /// Answer with this status, `x-amzn-errortype` (if any) and JSON body.
+    Answer {
+        status: u16,
+        error_type: Option<String>,
+        body: serde_json::Value,
+    },
+    /// Forward, then merge this JSON object into the answer (RFC 7386 merge patch).
+    Patch(serde_json::Value),
+}
+
 struct Shared {
     upstream: String,
+    canned: Mutex<Vec<(String, String, Canned)>>,
     client: reqwest::Client,
     mode: Mutex<Mode>,
     /// `X-Amz-Target` (or method and path) of every request seen, in order.
@@ -49,6 +68,7 @@ impl FaultProxy {
         let (gate, _) = watch::channel(true);
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
+            canned: Mutex::new(Vec::new()),
             client: crate::http_client(),
             mode: Mutex::new(Mode::Pass),
             seen: Mutex::new(Vec::new()),
@@ -72,6 +92,40 @@ impl FaultProxy {
     /// Changes what happens to the next requests.
     pub fn set_mode(&self, mode: Mode) {
         *self.shared.mode.lock().unwrap() = mode;
+    }
+
+    /// Answers `method path` (the path as sent, without the query) with `status` and the JSON
+    /// `body`, instead of forwarding it. An AWS error is an `error_type` such as
+    /// `ResourceNotFoundException`, sent as restJson1's `x-amzn-errortype` header.
+    pub fn answer(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        error_type: Option<&str>,
+        body: serde_json::Value,
+    ) {
+        self.set_canned(
+            method,
+            path,
+            Canned::Answer {
+                status,
+                error_type: error_type.map(str::to_owned),
+                body,
+            },
+        );
+    }
+
+    /// Forwards `method path`, then merges `patch` into the upstream's JSON answer (RFC 7386:
+    /// objects merge, everything else replaces).
+    pub fn patch(&self, method: &str, path: &str, patch: serde_json::Value) {
+        self.set_canned(method, path, Canned::Patch(patch));
+    }
+
+    fn set_canned(&self, method: &str, path: &str, canned: Canned) {
+        let mut all = self.shared.canned.lock().unwrap();
+        all.retain(|(m, p, _)| !(m == method && p == path));
+        all.push((method.to_owned(), path.to_owned(), canned));
     }
 
     /// Holds every request until [`Self::open`] (requests are counted when they arrive).
@@ -137,6 +191,33 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         return (status, [("content-type", "application/json")], "{}").into_response();
     }
+    let canned = shared
+        .canned
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(m, p, _)| m == parts.method.as_str() && p == parts.uri.path())
+        .map(|(_, _, c)| c.clone());
+    let patch = match canned {
+        Some(Canned::Answer {
+            status,
+            error_type,
+            body,
+        }) => {
+            let mut response = (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                [("content-type", "application/json")],
+                body.to_string(),
+            )
+                .into_response();
+            if let Some(kind) = error_type.and_then(|k| k.parse().ok()) {
+                response.headers_mut().insert("x-amzn-errortype", kind);
+            }
+            return response;
+        }
+        Some(Canned::Patch(patch)) => Some(patch),
+        None => None,
+    };
     let Ok(body) = axum::body::to_bytes(body, 64 << 20).await else {
         return StatusCode::BAD_REQUEST.into_response();
     };
@@ -159,9 +240,31 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                     out_headers.insert(name.clone(), value.clone());
                 }
             }
-            let bytes: Bytes = response.bytes().await.unwrap_or_default();
+            let mut bytes: Bytes = response.bytes().await.unwrap_or_default();
+            if let Some(patch) = patch
+                && let Ok(mut answer) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            {
+                merge(&mut answer, patch);
+                bytes = answer.to_string().into();
+            }
             (status, out_headers, Body::from(bytes)).into_response()
         }
         Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+/// RFC 7386 JSON merge patch.
+fn merge(target: &mut serde_json::Value, patch: serde_json::Value) {
+    match (target, patch) {
+        (serde_json::Value::Object(target), serde_json::Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(&key);
+                } else {
+                    merge(target.entry(key).or_insert(serde_json::Value::Null), value);
+                }
+            }
+        }
+        (target, patch) => *target = patch,
     }
 }

@@ -29,15 +29,22 @@ def main(endpoint):
                            tags={"team": "platform", "env": name})
         created["clusters"][name] = {"version": version, "nodegroups": [], "fargate_profiles": []}
 
+    # (name, min, max, desired, instance types, capacity type, Kubernetes version or None for the
+    # cluster's). spot-batch runs at its maximum and legacy lags two minor versions behind, so
+    # prod-eu has health findings; staging has none. The version is always passed: moto's
+    # default (1.19) is not the cluster's, unlike EKS's.
     nodegroups = {
-        "prod-eu": [("general", 2, 6, 3, ["m6i.large"]), ("spot-batch", 0, 10, 10, ["c6i.xlarge", "c5.xlarge"])],
-        "staging": [("general", 1, 3, 1, ["t3.large"])],
+        "prod-eu": [("general", 2, 6, 3, ["m6i.large"], "ON_DEMAND", None),
+                    ("spot-batch", 0, 10, 10, ["c6i.xlarge", "c5.xlarge"], "SPOT", None),
+                    ("legacy", 1, 4, 2, ["m5.large"], "ON_DEMAND", "1.28")],
+        "staging": [("general", 1, 3, 1, ["t3.large"], "ON_DEMAND", None)],
     }
     for cluster, groups in nodegroups.items():
-        for name, low, high, desired, types in groups:
+        for name, low, high, desired, types, capacity, version in groups:
             eks.create_nodegroup(clusterName=cluster, nodegroupName=name, nodeRole=ROLE, subnets=SUBNETS,
                                  scalingConfig={"minSize": low, "maxSize": high, "desiredSize": desired},
-                                 instanceTypes=types)
+                                 instanceTypes=types, capacityType=capacity,
+                                 version=version or clusters[cluster], labels={"pool": name})
             created["clusters"][cluster]["nodegroups"].append(name)
 
     eks.create_fargate_profile(clusterName="prod-eu", fargateProfileName="serverless-jobs",

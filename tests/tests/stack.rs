@@ -116,7 +116,7 @@ async fn moto_is_seeded_with_the_eks_and_amp_fixtures() {
     );
     assert_eq!(
         fixtures.clusters["prod-eu"].nodegroups,
-        ["general", "spot-batch"]
+        ["general", "spot-batch", "legacy"]
     );
     assert_eq!(
         fixtures.clusters["prod-eu"].fargate_profiles,
