@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md), plus the measurement scripts.
-.PHONY: dev test coldstart measure-prometheus
+.PHONY: dev test coldstart measure-prometheus measure-eks
 
 # Local stack + functions under `cargo lambda watch` + invoke of every sample event.
 dev:
@@ -16,3 +16,7 @@ coldstart:
 # Prometheus functions: cold start, warm latency added over direct HTTP, RSS, sizes, bench.
 measure-prometheus:
 	bash scripts/measure-prometheus.sh
+
+# eks-info: cold start and warm latency of describe_cluster and cluster_health, RSS, zip size.
+measure-eks:
+	bash scripts/measure-eks.sh

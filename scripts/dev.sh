@@ -7,8 +7,7 @@
 # --data-file events/<function>/<event>.json --invoke-port $port` yourself.
 # Non-interactive (CI=true or no terminal): invokes the samples and stops.
 #
-# Functions so far: echo (the foundation's test fixture) and prometheus-query. Every
-# function adds its own events/<function>/ directory and appears here.
+# Every function with an events/<function>/ directory is invoked with each of its samples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh

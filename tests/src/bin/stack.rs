@@ -1,6 +1,8 @@
 //! Runs the local stack until interrupted, for `make dev` and for trying functions by hand:
 //! Prometheus with the test data set, and moto seeded with the EKS/AMP fixtures and the
-//! local configuration under `/devops-agent/local` in SSM.
+//! local configuration under `/devops-agent/local` in SSM. EKS goes through a proxy that adds
+//! the add-on APIs moto lacks (healthy default add-ons on every cluster), so `eks-info`'s
+//! `list_addons` and `cluster_health` answer locally as they would in AWS.
 //!
 //! `stack <env-file>` writes the variables a function needs to use the stack
 //! (`AWS_ENDPOINT_URL`, `APP_CONFIG_PATH`, `PROMETHEUS_URL`, …) to `<env-file>` in the
@@ -8,7 +10,12 @@
 //! and stops both servers.
 
 use aws_sdk_ssm::types::ParameterType;
-use integration_tests::{moto::Moto, prometheus::Prometheus};
+use integration_tests::{
+    eks::{HEALTHY_ADDONS, serve_addons},
+    moto::Moto,
+    prometheus::Prometheus,
+    proxy::FaultProxy,
+};
 
 /// The configuration a local run starts with (non-secret, like the SAM template's).
 const LOCAL_CONFIG: &[(&str, &str)] = &[
@@ -34,6 +41,10 @@ async fn main() -> integration_tests::Result<()> {
             .send()
             .await?;
     }
+    let eks = FaultProxy::start(moto.endpoint()).await?;
+    for cluster in fixtures.clusters.keys() {
+        serve_addons(&eks, cluster, &HEALTHY_ADDONS);
+    }
     let mut lines: Vec<String> = moto
         .env()
         .into_iter()
@@ -41,6 +52,7 @@ async fn main() -> integration_tests::Result<()> {
         .collect();
     lines.push("APP_CONFIG_PATH=/devops-agent/local".to_owned());
     lines.push(format!("PROMETHEUS_URL={}", prometheus.url()));
+    lines.push(format!("AWS_ENDPOINT_URL_EKS={}", eks.url()));
     lines.push("AWS_LAMBDA_LOG_LEVEL=info".to_owned());
     std::fs::write(&env_file, lines.join("\n") + "\n")?;
     println!(
@@ -57,6 +69,7 @@ async fn main() -> integration_tests::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    println!("eks         {} (moto plus the add-on APIs)", eks.url());
     println!("environment {env_file}");
 
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -64,6 +77,7 @@ async fn main() -> integration_tests::Result<()> {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
     }
+    drop(eks);
     drop(moto);
     drop(prometheus);
     Ok(())
