@@ -59,6 +59,13 @@ fn root_pems() -> impl Iterator<Item = String> {
     })
 }
 
+async fn load() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
+        .load()
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use rustls::pki_types::{CertificateDer, pem::PemObject};
@@ -78,11 +85,4 @@ mod tests {
             assert_eq!(parsed, [der.clone()]);
         }
     }
-}
-
-async fn load() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client())
-        .load()
-        .await
 }
