@@ -82,7 +82,7 @@ mod tests {
             let parsed: Vec<CertificateDer<'_>> = CertificateDer::pem_slice_iter(pem.as_bytes())
                 .collect::<Result<_, _>>()
                 .unwrap();
-            assert_eq!(parsed, [der.clone()]);
+            assert_eq!(parsed, std::slice::from_ref(der));
         }
     }
 }
