@@ -67,6 +67,32 @@ pub fn client(user_agent: &str) -> Result<reqwest::Client, ToolError> {
         .map_err(|_| ToolError::internal("the HTTP client could not be built"))
 }
 
+/// Reads `response`'s body, failing with `PAYLOAD_TOO_LARGE` as soon as it exceeds `max`
+/// bytes: an upstream cannot make the function buffer more than that, whatever it sends or
+/// claims in `content-length`.
+pub async fn read_capped(
+    response: &mut reqwest::Response,
+    upstream: &str,
+    max: usize,
+) -> Result<Vec<u8>, ToolError> {
+    let mut bytes =
+        Vec::with_capacity(response.content_length().unwrap_or(0).min(max as u64) as usize);
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| ToolError::from_reqwest(upstream, &e))?
+    {
+        if bytes.len() + chunk.len() > max {
+            return Err(ToolError::new(
+                crate::error::ErrorCode::PayloadTooLarge,
+                format!("{upstream} answered with more than {max} bytes"),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -460,27 +460,14 @@ impl PrometheusApi {
             .await
             .map_err(|e| ToolError::from_reqwest("Prometheus", &e))?;
         let status = response.status().as_u16();
-        let mut bytes = Vec::with_capacity(
-            response
-                .content_length()
-                .unwrap_or(0)
-                .min(MAX_UPSTREAM_BYTES as u64) as usize,
-        );
-        while let Some(chunk) = response
-            .chunk()
+        let bytes = crate::http::read_capped(&mut response, "Prometheus", MAX_UPSTREAM_BYTES)
             .await
-            .map_err(|e| ToolError::from_reqwest("Prometheus", &e))?
-        {
-            if bytes.len() + chunk.len() > MAX_UPSTREAM_BYTES {
-                return Err(ToolError::new(
-                    ErrorCode::PayloadTooLarge,
-                    format!(
-                        "Prometheus answered with more than {MAX_UPSTREAM_BYTES} bytes; narrow the query"
-                    ),
-                ));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+            .map_err(|mut e| {
+                if e.code == ErrorCode::PayloadTooLarge {
+                    e.message.push_str("; narrow the query");
+                }
+                e
+            })?;
         interpret(status, &bytes)
     }
 

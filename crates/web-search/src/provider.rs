@@ -1,0 +1,180 @@
+//! The seam between the function and a search engine.
+//!
+//! A provider only turns a [`Query`] into an HTTP request and an HTTP answer into [`Hit`]s (or
+//! the error it means). Everything around that is shared and lives in `lib.rs`: timeouts
+//! inside the deadline, the retry, the cap on how much of an answer is read, cleaning the
+//! text, dropping bad URLs and duplicates, ranking. Adding a provider is one file in
+//! `providers/` plus its line in [`PROVIDERS`].
+
+use common::{ErrorCode, Secret, ToolError};
+use serde::Deserialize;
+
+use crate::providers::{brave::Brave, duckduckgo::DuckDuckGo, searxng::SearXng, tavily::Tavily};
+
+/// Every provider, by the name `websearch/provider` selects it with.
+pub static PROVIDERS: [&dyn SearchProvider; 4] = [&DuckDuckGo, &Brave, &Tavily, &SearXng];
+
+/// The provider named `name`.
+pub fn by_name(name: &str) -> Option<&'static dyn SearchProvider> {
+    PROVIDERS.iter().copied().find(|p| p.name() == name)
+}
+
+/// Safe-search level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SafeSearch {
+    /// Filter explicit results.
+    Strict,
+    /// The engines' default.
+    #[default]
+    Moderate,
+    /// No filtering.
+    Off,
+}
+
+/// How recent results must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum TimeLimit {
+    /// The past day.
+    #[serde(rename = "d")]
+    Day,
+    /// The past week.
+    #[serde(rename = "w")]
+    Week,
+    /// The past month.
+    #[serde(rename = "m")]
+    Month,
+    /// The past year.
+    #[serde(rename = "y")]
+    Year,
+}
+
+impl TimeLimit {
+    /// `day`, `week`, `month`, `year` (Tavily's and SearXNG's spelling).
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+            Self::Year => "year",
+        }
+    }
+
+    /// `d`, `w`, `m`, `y` (DuckDuckGo's spelling).
+    pub fn letter(self) -> &'static str {
+        match self {
+            Self::Day => "d",
+            Self::Week => "w",
+            Self::Month => "m",
+            Self::Year => "y",
+        }
+    }
+}
+
+/// A validated search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// The search terms.
+    pub text: String,
+    /// Results wanted (1–10).
+    pub max_results: usize,
+    /// DuckDuckGo's region code, `<country>-<language>` (e.g. `us-en`; `wt-wt` for none).
+    pub region: String,
+    /// Safe-search level.
+    pub safesearch: SafeSearch,
+    /// Recency, if limited.
+    pub timelimit: Option<TimeLimit>,
+}
+
+impl Query {
+    /// The region's country (`us`), or `None` for `wt-wt` (no region).
+    pub fn country(&self) -> Option<&str> {
+        self.region
+            .split_once('-')
+            .map(|(c, _)| c)
+            .filter(|c| *c != "wt")
+    }
+
+    /// The region's language (`en`), or `None` for `wt-wt`.
+    pub fn language(&self) -> Option<&str> {
+        self.region
+            .split_once('-')
+            .map(|(_, l)| l)
+            .filter(|l| *l != "wt")
+    }
+}
+
+/// One result as a provider found it. Text may still hold markup and entities; the shared
+/// code cleans it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// The title.
+    pub title: String,
+    /// The target URL (redirect links already unwrapped).
+    pub url: String,
+    /// The snippet, possibly empty.
+    pub snippet: String,
+}
+
+/// Whether a provider needs `websearch/api_key`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    /// No key is sent.
+    None,
+    /// The key is sent when configured (a SearXNG behind an authenticating proxy).
+    Optional,
+    /// A key must be configured.
+    Required,
+}
+
+/// A search engine.
+pub trait SearchProvider: Sync {
+    /// The name `websearch/provider` selects and the output reports.
+    fn name(&self) -> &'static str;
+    /// The base URL when `websearch/url` is not set; `None` if it must be set.
+    fn default_base_url(&self) -> Option<&'static str>;
+    /// Whether it takes an API key.
+    fn key_use(&self) -> KeyUse;
+    /// The request for `query` against `base` (no trailing `/`), with the key if any.
+    fn request(
+        &self,
+        http: &reqwest::Client,
+        base: &str,
+        key: Option<&Secret>,
+        query: &Query,
+    ) -> Result<reqwest::RequestBuilder, ToolError>;
+    /// The hits in an answer, or the error the answer means.
+    fn parse(&self, status: u16, body: &[u8]) -> Result<Vec<Hit>, ToolError>;
+}
+
+/// A header value holding a secret: marked sensitive so that no `Debug` output of the request
+/// shows it. A key that is not a valid header value is a configuration error, named without
+/// its value.
+pub fn secret_header(value: &str) -> Result<http::HeaderValue, ToolError> {
+    let mut header = http::HeaderValue::from_str(value)
+        .map_err(|_| ToolError::config("websearch/api_key is not a valid HTTP header value"))?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
+/// The error for a status that is not a success, with a hint for the statuses that mean the
+/// key is wrong.
+pub fn status_error(provider: &str, status: u16) -> ToolError {
+    let mut error = ToolError::upstream_status(provider, status);
+    if error.code == ErrorCode::AccessDenied {
+        error
+            .message
+            .push_str(": check websearch/api_key and the plan's limits");
+    }
+    error
+}
+
+/// Parses a JSON answer of a keyed provider, mapping an unparseable one to `UPSTREAM_ERROR`.
+pub fn json<'a, T: Deserialize<'a>>(provider: &str, body: &'a [u8]) -> Result<T, ToolError> {
+    serde_json::from_slice(body).map_err(|_| {
+        ToolError::new(
+            ErrorCode::UpstreamError,
+            format!("{provider} answered with JSON of an unexpected shape"),
+        )
+    })
+}
