@@ -20,6 +20,7 @@
 //! failure (rate limit, 5xx, timeout, refused connection) is tried once more after a jittered
 //! wait if the deadline allows. At most [`MAX_ANSWER_BYTES`] of an answer is read.
 
+pub mod html;
 pub mod provider;
 pub mod providers;
 pub mod text;
@@ -149,7 +150,7 @@ pub fn rank(hits: Vec<Hit>, max_results: usize) -> Vec<SearchResult> {
         let Some(url) = text::web_url(&hit.url) else {
             continue;
         };
-        let title = text::clean(&text::from_html(&hit.title), text::MAX_TITLE_CHARS);
+        let title = text::clean(&hit.title, text::MAX_TITLE_CHARS);
         if title.is_empty() || !seen.insert(dedup_key(&url)) {
             continue;
         }
@@ -157,7 +158,7 @@ pub fn rank(hits: Vec<Hit>, max_results: usize) -> Vec<SearchResult> {
             rank: out.len() + 1,
             title,
             url,
-            snippet: text::clean(&text::from_html(&hit.snippet), text::MAX_SNIPPET_CHARS),
+            snippet: text::clean(&hit.snippet, text::MAX_SNIPPET_CHARS),
         });
     }
     out
@@ -367,7 +368,7 @@ mod tests {
     #[test]
     fn ranking_cleans_filters_and_dedupes() {
         let hits = vec![
-            hit("<b>One</b>", "https://a.example/x"),
+            hit("One", "https://a.example/x"),
             hit("dup", "http://A.example/x/#frag"),
             hit("bad url", "javascript:alert(1)"),
             hit("   ", "https://b.example"),

@@ -104,8 +104,9 @@ impl Query {
     }
 }
 
-/// One result as a provider found it. Text may still hold markup and entities; the shared
-/// code cleans it.
+/// One result as a provider found it: plain text (a provider whose answers carry markup or
+/// entities decodes them, exactly once, with [`crate::html::text`]), not yet cleaned of
+/// invisible characters, cut or checked: the shared code does that.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
     /// The title.

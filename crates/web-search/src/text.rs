@@ -8,36 +8,12 @@
 //! into an agent's context, so every format character is dropped, not just the C0/C1
 //! controls.
 
-use scraper::{Html, Node};
-
 /// Longest title kept, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Longest snippet kept, in characters.
 pub const MAX_SNIPPET_CHARS: usize = 500;
 /// Longest URL kept, in bytes; longer ones are dropped (a cut URL is a wrong URL).
 pub const MAX_URL_BYTES: usize = 2_048;
-
-/// The text of an HTML fragment: tags dropped, entities decoded, the contents of `script`
-/// and `style` left out. Text without `<` or `&` is returned as is.
-pub fn from_html(fragment: &str) -> String {
-    if !fragment.contains(['<', '&']) {
-        return fragment.to_owned();
-    }
-    let parsed = Html::parse_fragment(fragment);
-    let mut out = String::with_capacity(fragment.len());
-    for node in parsed.tree.root().descendants() {
-        if let Node::Text(text) = node.value() {
-            let hidden = node
-                .parent()
-                .and_then(|p| p.value().as_element())
-                .is_some_and(|e| matches!(e.name(), "script" | "style" | "template" | "noscript"));
-            if !hidden {
-                out.push_str(text);
-            }
-        }
-    }
-    out
-}
 
 /// Characters no result text keeps: C0/C1 controls other than whitespace, Unicode format
 /// characters (zero-width, bidirectional controls, the BOM, soft hyphen), the tag block and
@@ -110,20 +86,6 @@ pub fn web_url(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn markup_becomes_text() {
-        assert_eq!(
-            from_html("Use <strong>kubectl</strong> &amp; <em>helm</em> &#x27;now&#39;"),
-            "Use kubectl & helm 'now'"
-        );
-        assert_eq!(
-            from_html("a<script>alert(1)</script>b<style>p{}</style>c"),
-            "abc"
-        );
-        assert_eq!(from_html("plain, no markup"), "plain, no markup");
-        assert_eq!(from_html("1 &lt; 2 &gt; 0"), "1 < 2 > 0");
-    }
 
     #[test]
     fn invisible_and_control_characters_are_dropped() {

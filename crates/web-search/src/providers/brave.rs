@@ -1,8 +1,8 @@
 //! Brave Search API (`GET /res/v1/web/search`), key in `X-Subscription-Token`.
 //!
 //! Region maps to `country` (ISO 3166 alpha-2, upper case; DuckDuckGo's `uk` is `GB`) and
-//! `search_lang`; `wt-wt` sends neither. Descriptions carry `<strong>` highlights, which the
-//! shared cleaning removes.
+//! `search_lang`; `wt-wt` sends neither. Titles and descriptions carry `<strong>` highlights
+//! and entities, decoded here into plain text.
 
 use common::{Secret, ToolError};
 use serde::Deserialize;
@@ -114,9 +114,9 @@ impl SearchProvider for Brave {
             .unwrap_or_default()
             .into_iter()
             .map(|r| Hit {
-                title: r.title,
+                title: crate::html::text(&r.title),
                 url: r.url,
-                snippet: r.description,
+                snippet: crate::html::text(&r.description),
             })
             .collect())
     }

@@ -1,10 +1,10 @@
 //! DuckDuckGo's HTML endpoint (`POST /html/`), which needs no key: the default provider.
 //!
-//! The page is parsed with a real HTML parser (html5ever, through `scraper`) and CSS
-//! selectors, not patterns over the text. What a page can be, and what each becomes:
+//! The page is read with a WHATWG HTML tokenizer ([`crate::html::walk`]), element by element,
+//! not with patterns over its text. What a page can be, and what each becomes:
 //!
 //! * results: `div.result` blocks, each with an `a.result__a` title link and usually an
-//!   `.result__snippet`; ads are the same blocks with the `result--ad` class (or an ad badge)
+//!   `.result__snippet`; ads are the same blocks with a `result--ad` class (or an ad badge)
 //!   and are left out. Links are DuckDuckGo redirects (`//duckduckgo.com/l/?uddg=<target>`),
 //!   unwrapped to the target;
 //! * "No results." (`.no-results`): a success with no results;
@@ -13,12 +13,12 @@
 //! * anything else (a redesign, an error page): `UPSTREAM_ERROR` saying the layout changed,
 //!   never an empty success that would tell the model "nothing exists".
 
-use std::sync::LazyLock;
-
 use common::{ErrorCode, Secret, ToolError};
-use scraper::{ElementRef, Html, Selector};
 
-use crate::provider::{Hit, KeyUse, Query, SafeSearch, SearchProvider, status_error};
+use crate::{
+    html::{Event, walk},
+    provider::{Hit, KeyUse, Query, SafeSearch, SearchProvider, status_error},
+};
 
 /// A browser's User-Agent: the HTML endpoint serves browsers and turns away clients that do
 /// not look like one more quickly.
@@ -29,18 +29,97 @@ pub const USER_AGENT: &str =
 #[derive(Debug, Clone, Copy)]
 pub struct DuckDuckGo;
 
-fn selector(css: &str) -> Selector {
-    Selector::parse(css).unwrap_or_else(|_| unreachable!("the selector {css} is valid"))
+/// One `div.result` block as read so far.
+#[derive(Debug, Default)]
+struct Block {
+    ad: bool,
+    href: Option<String>,
+    title: Option<String>,
+    snippet: Option<String>,
 }
 
-static RESULT: LazyLock<Selector> = LazyLock::new(|| selector("div.result"));
-static TITLE_LINK: LazyLock<Selector> = LazyLock::new(|| selector("a.result__a"));
-static SNIPPET: LazyLock<Selector> = LazyLock::new(|| selector(".result__snippet"));
-static AD_BADGE: LazyLock<Selector> = LazyLock::new(|| selector(".badge--ad, .result__ad"));
-static NO_RESULTS: LazyLock<Selector> =
-    LazyLock::new(|| selector(".no-results, .result--no-result"));
-static ANOMALY: LazyLock<Selector> =
-    LazyLock::new(|| selector("#challenge-form, .anomaly-modal__modal, .anomaly-modal__title"));
+/// What an element is to the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Other,
+    Result,
+    Title,
+    Snippet,
+}
+
+/// What a page holds.
+#[derive(Debug, Default)]
+struct Page {
+    blocks: Vec<Block>,
+    no_results: bool,
+    anomaly: bool,
+}
+
+fn read(html: &str) -> Page {
+    let mut page = Page::default();
+    let mut roles: Vec<Role> = Vec::new();
+    let mut block: Option<Block> = None;
+    walk(html, |event| match event {
+        Event::Start(el) => {
+            if el.id.as_deref() == Some("challenge-form")
+                || el.classes.iter().any(|c| c.starts_with("anomaly-modal__"))
+            {
+                page.anomaly = true;
+            }
+            if el.has_class("no-results") || el.has_class("result--no-result") {
+                page.no_results = true;
+            }
+            let role = match &mut block {
+                None if el.name == b"div" && el.has_class("result") => {
+                    block = Some(Block {
+                        ad: el.classes.iter().any(|c| c.starts_with("result--ad")),
+                        ..Block::default()
+                    });
+                    Role::Result
+                }
+                None => Role::Other,
+                Some(b) => {
+                    if el.has_class("badge--ad") || el.has_class("result__ad") {
+                        b.ad = true;
+                    }
+                    if el.name == b"a" && el.has_class("result__a") && b.title.is_none() {
+                        b.href = el.href.clone();
+                        b.title = Some(String::new());
+                        Role::Title
+                    } else if el.has_class("result__snippet") && b.snippet.is_none() {
+                        b.snippet = Some(String::new());
+                        Role::Snippet
+                    } else {
+                        Role::Other
+                    }
+                }
+            };
+            roles.push(role);
+        }
+        Event::End => {
+            if roles.pop() == Some(Role::Result)
+                && let Some(done) = block.take()
+            {
+                page.blocks.push(done);
+            }
+        }
+        Event::Text(text) => {
+            if let Some(b) = &mut block {
+                let target = if roles.contains(&Role::Title) {
+                    b.title.as_mut()
+                } else if roles.contains(&Role::Snippet) {
+                    b.snippet.as_mut()
+                } else {
+                    None
+                };
+                if let Some(target) = target {
+                    target.push_str(text);
+                }
+            }
+        }
+    });
+    page
+}
 
 impl SearchProvider for DuckDuckGo {
     fn name(&self) -> &'static str {
@@ -89,8 +168,8 @@ impl SearchProvider for DuckDuckGo {
     }
 
     fn parse(&self, status: u16, body: &[u8]) -> Result<Vec<Hit>, ToolError> {
-        let page = Html::parse_document(&String::from_utf8_lossy(body));
-        if page.select(&ANOMALY).next().is_some() || status == 403 {
+        let page = read(&String::from_utf8_lossy(body));
+        if page.anomaly || status == 403 {
             return Err(ToolError::new(
                 ErrorCode::Throttled,
                 "DuckDuckGo asked for a bot check (rate limited); try again later or configure a keyed provider",
@@ -99,16 +178,21 @@ impl SearchProvider for DuckDuckGo {
         if !(200..300).contains(&status) {
             return Err(status_error("DuckDuckGo", status));
         }
-        let blocks: Vec<ElementRef<'_>> = page.select(&RESULT).collect();
-        let hits: Vec<Hit> = blocks
-            .iter()
-            .filter(|block| !is_ad(block))
-            .filter_map(|block| hit(block))
+        let organic = page.blocks.iter().filter(|b| !b.ad);
+        let hits: Vec<Hit> = organic
+            .clone()
+            .filter_map(|b| {
+                Some(Hit {
+                    url: unwrap_redirect(b.href.as_deref()?)?,
+                    title: b.title.clone()?,
+                    snippet: b.snippet.clone().unwrap_or_default(),
+                })
+            })
             .collect();
         if !hits.is_empty() {
             return Ok(hits);
         }
-        if page.select(&NO_RESULTS).next().is_some() {
+        if page.no_results {
             return Ok(Vec::new());
         }
         if status == 202 {
@@ -118,12 +202,12 @@ impl SearchProvider for DuckDuckGo {
                 "DuckDuckGo answered 202 without results (rate limited); try again later",
             ));
         }
-        let what = if blocks.is_empty() {
+        let what = if page.blocks.is_empty() {
             "no result blocks and no 'no results' notice"
-        } else if blocks.iter().all(|b| is_ad(b)) {
+        } else if organic.count() == 0 {
             "only ads and no 'no results' notice"
         } else {
-            "result blocks without title links"
+            "result blocks without usable title links"
         };
         Err(ToolError::new(
             ErrorCode::UpstreamError,
@@ -132,28 +216,6 @@ impl SearchProvider for DuckDuckGo {
             ),
         ))
     }
-}
-
-fn is_ad(block: &ElementRef<'_>) -> bool {
-    block
-        .value()
-        .classes()
-        .any(|c| c == "result--ad" || c.starts_with("result--ad--"))
-        || block.select(&AD_BADGE).next().is_some()
-}
-
-fn hit(block: &ElementRef<'_>) -> Option<Hit> {
-    let link = block.select(&TITLE_LINK).next()?;
-    let url = unwrap_redirect(link.value().attr("href")?)?;
-    Some(Hit {
-        title: link.text().collect(),
-        url,
-        snippet: block
-            .select(&SNIPPET)
-            .next()
-            .map(|s| s.text().collect())
-            .unwrap_or_default(),
-    })
 }
 
 /// The target of a DuckDuckGo link: the `uddg` parameter of `/l/?uddg=…` redirects
