@@ -13,6 +13,8 @@
 //! * [`proxy::FaultProxy`]: an HTTP proxy in front of any of them that counts requests and
 //!   can fail, hold or pass them, for cache and fault tests, or answer chosen requests
 //!   itself: [`eks`] uses that for the EKS add-on APIs moto lacks.
+//! * [`search::SearchEngines`]: DuckDuckGo, Brave, Tavily and SearXNG on loopback, each in
+//!   its own wire format, serving realistic pages and answers from `fixtures/web-search/`.
 //!
 //! Every server binds 127.0.0.1 on a free port and is stopped by PID when its handle drops,
 //! so a failing test still cleans up; children also get `PR_SET_PDEATHSIG`, so they die
@@ -27,6 +29,7 @@ pub mod moto;
 pub mod process;
 pub mod prometheus;
 pub mod proxy;
+pub mod search;
 pub mod verifier;
 
 use std::path::PathBuf;
