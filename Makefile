@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md), plus the measurement scripts.
-.PHONY: dev test coldstart measure-prometheus measure-eks
+.PHONY: dev test coldstart measure-prometheus measure-eks measure-web-search
 
 # Local stack + functions under `cargo lambda watch` + invoke of every sample event.
 dev:
@@ -20,3 +20,7 @@ measure-prometheus:
 # eks-info: cold start and warm latency of describe_cluster and cluster_health, RSS, zip size.
 measure-eks:
 	bash scripts/measure-eks.sh
+
+# web-search: cold start and warm latency (DuckDuckGo page, Brave JSON), RSS, zip size.
+measure-web-search:
+	bash scripts/measure-web-search.sh

@@ -413,3 +413,54 @@ pub async fn cold_start(
         Outcome::FunctionError(e) => Err(format!("function error: {e}").into()),
     }
 }
+
+/// Cold-start and warm timings of one function answering one event, for the measurement
+/// scripts (never asserted on in tests).
+#[derive(Debug, Clone)]
+pub struct Timings {
+    /// Process start to first answer, one process per run, sorted.
+    pub cold: Vec<Duration>,
+    /// One invocation of a warm process, sorted.
+    pub warm: Vec<Duration>,
+    /// The warm process's peak RSS after all runs, in KiB.
+    pub peak_rss_kib: u64,
+}
+
+impl Timings {
+    /// Measures `cold_runs` cold starts, then `warm_runs` invocations of one process (after
+    /// one unmeasured warm-up invocation).
+    pub async fn measure(
+        binary: &Path,
+        event: &Value,
+        env: &[(String, String)],
+        cold_runs: usize,
+        warm_runs: usize,
+    ) -> Result<Self> {
+        let mut cold = Vec::with_capacity(cold_runs);
+        for _ in 0..cold_runs {
+            cold.push(cold_start(binary, event, env).await?.0);
+        }
+        cold.sort();
+        let f = LambdaFunction::start(binary.to_str().ok_or("binary path")?, env).await?;
+        f.invoke(event).await?.response();
+        let mut warm = Vec::with_capacity(warm_runs);
+        for _ in 0..warm_runs {
+            let started = Instant::now();
+            f.invoke(event).await?.response();
+            warm.push(started.elapsed());
+        }
+        warm.sort();
+        Ok(Self {
+            cold,
+            warm,
+            peak_rss_kib: f.peak_rss_kib().unwrap_or(0),
+        })
+    }
+
+    /// The `p`th percentile of sorted `samples`, in milliseconds.
+    pub fn ms(samples: &[Duration], p: usize) -> f64 {
+        samples
+            .get((samples.len() * p / 100).min(samples.len().saturating_sub(1)))
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+    }
+}

@@ -12,15 +12,11 @@ use std::{path::PathBuf, time::Instant};
 
 use integration_tests::{
     eks::{HEALTHY_ADDONS, serve_addons},
-    lambda::{LambdaFunction, cold_start},
+    lambda::Timings,
     moto::Moto,
     proxy::FaultProxy,
 };
 use serde_json::json;
-
-fn ms(d: std::time::Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> integration_tests::Result<()> {
@@ -48,7 +44,7 @@ async fn main() -> integration_tests::Result<()> {
     direct.sort();
     println!(
         "one DescribeCluster, SDK client to moto directly: p50 {:.2} ms",
-        ms(direct[runs / 2])
+        Timings::ms(&direct, 50)
     );
 
     println!(
@@ -77,29 +73,17 @@ async fn main() -> integration_tests::Result<()> {
             json!({"action": "cluster_health", "cluster_name": "prod-eu"}),
         ),
     ] {
-        let mut cold = Vec::new();
-        for _ in 0..30 {
-            cold.push(cold_start(&binary, &event, &env).await?.0);
-        }
-        cold.sort();
-        let f = LambdaFunction::start(binary.to_str().ok_or("path")?, &env).await?;
         let before = proxy.seen().len();
-        f.invoke(&event).await?.response();
-        let calls = proxy.seen().len() - before;
-        let mut warm = Vec::new();
-        for _ in 0..runs {
-            let started = Instant::now();
-            f.invoke(&event).await?.response();
-            warm.push(started.elapsed());
-        }
-        warm.sort();
+        let t = Timings::measure(&binary, &event, &env, 30, runs).await?;
+        // Every cold start, the warm-up and every warm run made the same calls.
+        let calls = (proxy.seen().len() - before) / (30 + 1 + runs);
         println!(
             "{action:<18} {calls:>7} {:>7.2} ms {:>7.2} ms {:>7.2} ms {:>7.2} ms {:>6.1} MB",
-            ms(cold[15]),
-            ms(cold[27]),
-            ms(warm[runs / 2]),
-            ms(warm[runs * 9 / 10]),
-            f.peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+            Timings::ms(&t.cold, 50),
+            Timings::ms(&t.cold, 90),
+            Timings::ms(&t.warm, 50),
+            Timings::ms(&t.warm, 90),
+            t.peak_rss_kib as f64 / 1024.0
         );
     }
     Ok(())

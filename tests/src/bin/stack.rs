@@ -2,7 +2,8 @@
 //! Prometheus with the test data set, and moto seeded with the EKS/AMP fixtures and the
 //! local configuration under `/devops-agent/local` in SSM. EKS goes through a proxy that adds
 //! the add-on APIs moto lacks (healthy default add-ons on every cluster), so `eks-info`'s
-//! `list_addons` and `cluster_health` answer locally as they would in AWS.
+//! `list_addons` and `cluster_health` answer locally as they would in AWS. `web-search` gets
+//! the loopback search engines (DuckDuckGo's page by default; no traffic leaves the machine).
 //!
 //! `stack <env-file>` writes the variables a function needs to use the stack
 //! (`AWS_ENDPOINT_URL`, `APP_CONFIG_PATH`, `PROMETHEUS_URL`, …) to `<env-file>` in the
@@ -15,6 +16,7 @@ use integration_tests::{
     moto::Moto,
     prometheus::Prometheus,
     proxy::FaultProxy,
+    search::SearchEngines,
 };
 
 /// The configuration a local run starts with (non-secret, like the SAM template's).
@@ -45,6 +47,7 @@ async fn main() -> integration_tests::Result<()> {
     for cluster in fixtures.clusters.keys() {
         serve_addons(&eks, cluster, &HEALTHY_ADDONS);
     }
+    let engines = SearchEngines::start().await?;
     let mut lines: Vec<String> = moto
         .env()
         .into_iter()
@@ -53,6 +56,7 @@ async fn main() -> integration_tests::Result<()> {
     lines.push("APP_CONFIG_PATH=/devops-agent/local".to_owned());
     lines.push(format!("PROMETHEUS_URL={}", prometheus.url()));
     lines.push(format!("AWS_ENDPOINT_URL_EKS={}", eks.url()));
+    lines.push(format!("WEBSEARCH_URL={}", engines.url()));
     lines.push("AWS_LAMBDA_LOG_LEVEL=info".to_owned());
     std::fs::write(&env_file, lines.join("\n") + "\n")?;
     println!(
@@ -70,6 +74,10 @@ async fn main() -> integration_tests::Result<()> {
             .join(", ")
     );
     println!("eks         {} (moto plus the add-on APIs)", eks.url());
+    println!(
+        "search      {} (DuckDuckGo, Brave, Tavily, SearXNG stand-ins)",
+        engines.url()
+    );
     println!("environment {env_file}");
 
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -77,6 +85,7 @@ async fn main() -> integration_tests::Result<()> {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
     }
+    drop(engines);
     drop(eks);
     drop(moto);
     drop(prometheus);
