@@ -795,6 +795,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn describes_run_at_most_the_bound_at_once_and_keep_eks_order() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (now, max) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let names: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
+        let described = describe_each(names.clone(), |name| {
+            let (now, max) = (&now, &max);
+            async move {
+                let in_flight = now.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(in_flight, Ordering::SeqCst);
+                for _ in 0..3 {
+                    tokio::task::yield_now().await;
+                }
+                now.fetch_sub(1, Ordering::SeqCst);
+                Ok::<_, ToolError>(name)
+            }
+        })
+        .await;
+        assert_eq!(max.load(Ordering::SeqCst), DESCRIBE_CONCURRENCY);
+        let order: Vec<String> = described
+            .into_iter()
+            .map(|e| match e {
+                Entry::Described(n) => n,
+                Entry::Failed { name, .. } => panic!("{name} failed"),
+            })
+            .collect();
+        assert_eq!(order, names);
+    }
+
+    #[tokio::test]
     async fn pages_are_followed_until_max_or_the_end() {
         let all: Vec<String> = (0..7).map(|i| format!("c{i}")).collect();
         // A fake EKS page source: names after the token, `page` at a time.

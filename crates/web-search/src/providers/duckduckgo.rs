@@ -247,6 +247,65 @@ fn unwrap_redirect(href: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    const PAGE: &str = include_str!("../../../../tests/fixtures/web-search/ddg-results.html");
+
+    /// A real-looking page cut off (a dropped connection) inside every tag, attribute and
+    /// character reference, and pages with bytes flipped all over: the parser never panics
+    /// and answers with hits or a layout error, never anything else.
+    #[test]
+    fn cut_and_corrupted_pages_never_panic() {
+        let bytes = PAGE.as_bytes();
+        let cuts = (0..bytes.len())
+            .filter(|&i| b"<>&\"=;".contains(&bytes[i]))
+            .flat_map(|i| [i, i + 1, i + 2]);
+        for end in cuts.chain([0, bytes.len()]) {
+            let end = end.min(bytes.len());
+            match DuckDuckGo.parse(200, &bytes[..end]) {
+                Ok(_) => {}
+                Err(e) => assert_eq!(e.code, ErrorCode::UpstreamError, "cut at {end}: {e}"),
+            }
+        }
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..300 {
+            let mut corrupted = bytes.to_vec();
+            for _ in 0..20 {
+                // xorshift: deterministic, no extra crate.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let at = (state % corrupted.len() as u64) as usize;
+                corrupted[at] = (state >> 32) as u8;
+            }
+            match DuckDuckGo.parse(200, &corrupted) {
+                Ok(hits) => assert!(hits.len() <= 10),
+                Err(e) => assert!(
+                    matches!(e.code, ErrorCode::UpstreamError | ErrorCode::Throttled),
+                    "{e}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn the_full_page_gives_the_organic_results_in_order() {
+        let hits = DuckDuckGo.parse(200, PAGE.as_bytes()).unwrap();
+        let urls: Vec<&str> = hits.iter().map(|h| h.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/",
+                "https://stackoverflow.com/questions/41604499/my-kubernetes-pods-keep-crashing-with-crashloopbackoff-but-cant-find-any-log",
+                "https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/#my-pod-is-crashing",
+                "https://aws.amazon.com/premiumsupport/knowledge-center/eks-pod-status-troubleshooting/",
+                "javascript:alert(document.cookie)",
+                "https://sysdig.com/blog/debug-kubernetes-crashloopbackoff/",
+                "https://komodor.com/learn/how-to-fix-crashloopbackoff-kubernetes-error/",
+                "https://github.com/kubernetes/kubernetes/issues/57980",
+            ],
+            "ads out, redirects unwrapped; cleaning and de-duplication come later"
+        );
+    }
+
     #[test]
     fn redirects_unwrap_to_their_target() {
         assert_eq!(
