@@ -115,3 +115,22 @@ pub fn sample_event(function: &str, name: &str) -> serde_json::Value {
 pub fn stack_file(name: &str) -> PathBuf {
     workspace_root().join("tests/stack").join(name)
 }
+
+/// Runs `handler` on a JSON `input` as the entry adapter would (deserialise, then handle),
+/// with `deadline` left, and returns the output as JSON. A deserialisation error becomes
+/// `INVALID_INPUT` with serde's message, as in the adapter.
+pub async fn handle<H: common::Handler>(
+    handler: &H,
+    input: serde_json::Value,
+    deadline: std::time::Duration,
+) -> std::result::Result<serde_json::Value, common::ToolError> {
+    let input = serde_json::from_value(input)
+        .map_err(|e| common::ToolError::invalid_input(e.to_string()))?;
+    let out = handler
+        .handle(
+            input,
+            &common::Invocation::local(common::Deadline::after(deadline)),
+        )
+        .await?;
+    serde_json::to_value(out).map_err(|_| common::ToolError::internal("unserialisable output"))
+}

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use aws_sdk_eks::config::retry::RetryConfig;
-use common::{Deadline, Handler, Invocation, ToolError};
+use common::ToolError;
 use eks_info::EksInfo;
 use integration_tests::{
     eks::{Addon, HEALTHY_ADDONS, degrade_nodegroup, fail, serve_addons},
@@ -63,12 +63,7 @@ impl Stack {
 }
 
 async fn call_within(h: &EksInfo, input: Value, deadline: Duration) -> Result<Value, ToolError> {
-    let input =
-        serde_json::from_value(input).map_err(|e| ToolError::invalid_input(e.to_string()))?;
-    let out = h
-        .handle(input, &Invocation::local(Deadline::after(deadline)))
-        .await?;
-    Ok(serde_json::to_value(out).unwrap())
+    integration_tests::handle(h, input, deadline).await
 }
 
 async fn call(h: &EksInfo, input: Value) -> Result<Value, ToolError> {

@@ -5,9 +5,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use common::{
-    AppConfig, Deadline, ErrorCode, Handler, Invocation, ToolError, prometheus::PrometheusApi,
-};
+use common::{AppConfig, ErrorCode, Handler, ToolError, prometheus::PrometheusApi};
 use integration_tests::{
     lambda::LambdaFunction,
     moto::Moto,
@@ -31,15 +29,7 @@ fn api() -> PrometheusApi {
 }
 
 async fn call<H: Handler>(h: &H, input: Value) -> Result<Value, ToolError> {
-    let input =
-        serde_json::from_value(input).map_err(|e| ToolError::invalid_input(e.to_string()))?;
-    let out = h
-        .handle(
-            input,
-            &Invocation::local(Deadline::after(Duration::from_secs(30))),
-        )
-        .await?;
-    Ok(serde_json::to_value(out).unwrap())
+    integration_tests::handle(h, input, Duration::from_secs(30)).await
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use aws_sdk_ssm::types::ParameterType;
-use common::{AppConfig, Deadline, Handler, Invocation, ToolError};
+use common::{AppConfig, ToolError};
 use integration_tests::{
     lambda::LambdaFunction,
     moto::Moto,
@@ -36,12 +36,7 @@ async fn search_within(
     input: Value,
     deadline: Duration,
 ) -> Result<Value, ToolError> {
-    let input =
-        serde_json::from_value(input).map_err(|e| ToolError::invalid_input(e.to_string()))?;
-    let out = h
-        .handle(input, &Invocation::local(Deadline::after(deadline)))
-        .await?;
-    Ok(serde_json::to_value(out).unwrap())
+    integration_tests::handle(h, input, deadline).await
 }
 
 async fn search(h: &WebSearch, input: Value) -> Result<Value, ToolError> {

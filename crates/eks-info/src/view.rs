@@ -23,14 +23,42 @@ pub struct HealthIssue {
     pub resource_ids: Vec<String>,
 }
 
-impl HealthIssue {
-    fn new(code: Option<&str>, message: Option<&str>, resource_ids: &[String]) -> Self {
-        Self {
-            code: code.unwrap_or("Unknown").to_owned(),
-            message: message.unwrap_or_default().to_owned(),
-            resource_ids: resource_ids.to_vec(),
+/// The SDK's four issue types (cluster, node group, add-on, Fargate profile) have the same
+/// fields with different code enums; this reads any of them.
+trait SdkIssue {
+    fn parts(&self) -> (Option<&str>, Option<&str>, &[String]);
+}
+
+macro_rules! sdk_issue {
+    ($($issue:ty),*) => {$(
+        impl SdkIssue for $issue {
+            fn parts(&self) -> (Option<&str>, Option<&str>, &[String]) {
+                (self.code().map(|c| c.as_str()), self.message(), self.resource_ids())
+            }
         }
-    }
+    )*};
+}
+
+sdk_issue!(
+    eks::ClusterIssue,
+    eks::Issue,
+    eks::AddonIssue,
+    eks::FargateProfileIssue
+);
+
+/// The health issues of a described resource (none when it has no health block).
+fn issues<I: SdkIssue>(list: Option<&[I]>) -> Vec<HealthIssue> {
+    list.unwrap_or_default()
+        .iter()
+        .map(|i| {
+            let (code, message, resource_ids) = i.parts();
+            HealthIssue {
+                code: code.unwrap_or("Unknown").to_owned(),
+                message: message.unwrap_or_default().to_owned(),
+                resource_ids: resource_ids.to_vec(),
+            }
+        })
+        .collect()
 }
 
 /// One line of `list_clusters`.
@@ -297,15 +325,7 @@ impl ClusterDetail {
                 .upgrade_policy()
                 .and_then(|u| u.support_type())
                 .map(|s| s.as_str().to_owned()),
-            health_issues: c
-                .health()
-                .map(|h| h.issues())
-                .unwrap_or_default()
-                .iter()
-                .map(|i| {
-                    HealthIssue::new(i.code().map(|c| c.as_str()), i.message(), i.resource_ids())
-                })
-                .collect(),
+            health_issues: issues(c.health().map(|h| h.issues())),
             tags: sorted(c.tags()),
         }
     }
@@ -348,15 +368,7 @@ impl NodegroupDetail {
                 .iter()
                 .filter_map(|g| owned(g.name()))
                 .collect(),
-            health_issues: n
-                .health()
-                .map(|h| h.issues())
-                .unwrap_or_default()
-                .iter()
-                .map(|i| {
-                    HealthIssue::new(i.code().map(|c| c.as_str()), i.message(), i.resource_ids())
-                })
-                .collect(),
+            health_issues: issues(n.health().map(|h| h.issues())),
             created_at: time(n.created_at()),
             modified_at: time(n.modified_at()),
             tags: sorted(n.tags()),
@@ -371,15 +383,7 @@ impl AddonDetail {
             name: a.addon_name().unwrap_or(name).to_owned(),
             version: owned(a.addon_version()),
             status: a.status().map(|s| s.as_str().to_owned()),
-            health_issues: a
-                .health()
-                .map(|h| h.issues())
-                .unwrap_or_default()
-                .iter()
-                .map(|i| {
-                    HealthIssue::new(i.code().map(|c| c.as_str()), i.message(), i.resource_ids())
-                })
-                .collect(),
+            health_issues: issues(a.health().map(|h| h.issues())),
             service_account_role_arn: owned(a.service_account_role_arn()),
             created_at: time(a.created_at()),
             modified_at: time(a.modified_at()),
@@ -403,15 +407,7 @@ impl FargateProfileDetail {
                 .collect(),
             subnets: f.subnets().to_vec(),
             pod_execution_role_arn: owned(f.pod_execution_role_arn()),
-            health_issues: f
-                .health()
-                .map(|h| h.issues())
-                .unwrap_or_default()
-                .iter()
-                .map(|i| {
-                    HealthIssue::new(i.code().map(|c| c.as_str()), i.message(), i.resource_ids())
-                })
-                .collect(),
+            health_issues: issues(f.health().map(|h| h.issues())),
             created_at: time(f.created_at()),
         }
     }

@@ -170,12 +170,51 @@ pub fn status_error(provider: &str, status: u16) -> ToolError {
     error
 }
 
-/// Parses a JSON answer of a keyed provider, mapping an unparseable one to `UPSTREAM_ERROR`.
-pub fn json<'a, T: Deserialize<'a>>(provider: &str, body: &'a [u8]) -> Result<T, ToolError> {
+/// A JSON answer: a status that is not a success becomes [`status_error`], a body that does
+/// not parse as `T` becomes `UPSTREAM_ERROR`.
+pub fn json<'a, T: Deserialize<'a>>(
+    provider: &str,
+    status: u16,
+    body: &'a [u8],
+) -> Result<T, ToolError> {
+    if !(200..300).contains(&status) {
+        return Err(status_error(provider, status));
+    }
     serde_json::from_slice(body).map_err(|_| {
         ToolError::new(
             ErrorCode::UpstreamError,
             format!("{provider} answered with JSON of an unexpected shape"),
         )
     })
+}
+
+/// `{"results": [{"title", "url", "content"}]}`, the answer of Tavily and SearXNG (both send
+/// plain text in `content`).
+#[derive(Debug, Deserialize)]
+pub struct ContentAnswer {
+    #[serde(default)]
+    results: Vec<ContentResult>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ContentResult {
+    #[serde(default)]
+    title: String,
+    url: String,
+    #[serde(default)]
+    content: String,
+}
+
+impl ContentAnswer {
+    /// The results as hits.
+    pub fn hits(self) -> Vec<Hit> {
+        self.results
+            .into_iter()
+            .map(|r| Hit {
+                title: r.title,
+                url: r.url,
+                snippet: r.content,
+            })
+            .collect()
+    }
 }

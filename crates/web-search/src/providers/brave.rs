@@ -8,7 +8,7 @@ use common::{Secret, ToolError};
 use serde::Deserialize;
 
 use crate::provider::{
-    Hit, KeyUse, Query, SafeSearch, SearchProvider, TimeLimit, json, secret_header, status_error,
+    Hit, KeyUse, Query, SafeSearch, SearchProvider, TimeLimit, json, secret_header,
 };
 
 /// Brave Search.
@@ -104,10 +104,7 @@ impl SearchProvider for Brave {
     }
 
     fn parse(&self, status: u16, body: &[u8]) -> std::result::Result<Vec<Hit>, ToolError> {
-        if !(200..300).contains(&status) {
-            return Err(status_error("Brave Search", status));
-        }
-        let answer: Answer = json("Brave Search", body)?;
+        let answer: Answer = json("Brave Search", status, body)?;
         Ok(answer
             .web
             .map(|w| w.results)

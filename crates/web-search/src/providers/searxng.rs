@@ -4,31 +4,14 @@
 //!
 //! SearXNG answers 403 when the instance does not enable the JSON format; the error says so.
 
-use common::{ErrorCode, Secret, ToolError};
-use serde::Deserialize;
-
 use crate::provider::{
-    Hit, KeyUse, Query, SafeSearch, SearchProvider, json, secret_header, status_error,
+    ContentAnswer, Hit, KeyUse, Query, SafeSearch, SearchProvider, json, secret_header,
 };
+use common::{ErrorCode, Secret, ToolError};
 
 /// SearXNG metasearch.
 #[derive(Debug, Clone, Copy)]
 pub struct SearXng;
-
-#[derive(Deserialize)]
-struct Answer {
-    #[serde(default)]
-    results: Vec<Found>,
-}
-
-#[derive(Deserialize)]
-struct Found {
-    #[serde(default)]
-    title: String,
-    url: String,
-    #[serde(default)]
-    content: String,
-}
 
 impl SearchProvider for SearXng {
     fn name(&self) -> &'static str {
@@ -95,18 +78,6 @@ impl SearchProvider for SearXng {
                 "SearXNG answered HTTP 403: enable the json format (search.formats in settings.yml) or check websearch/api_key",
             ));
         }
-        if !(200..300).contains(&status) {
-            return Err(status_error("SearXNG", status));
-        }
-        let answer: Answer = json("SearXNG", body)?;
-        Ok(answer
-            .results
-            .into_iter()
-            .map(|r| Hit {
-                title: r.title,
-                url: r.url,
-                snippet: r.content,
-            })
-            .collect())
+        Ok(json::<ContentAnswer>("SearXNG", status, body)?.hits())
     }
 }

@@ -4,29 +4,12 @@
 //! the same for every provider) and do not change Tavily's answer; `timelimit` maps to
 //! `time_range`.
 
+use crate::provider::{ContentAnswer, Hit, KeyUse, Query, SearchProvider, json, secret_header};
 use common::{Secret, ToolError};
-use serde::Deserialize;
-
-use crate::provider::{Hit, KeyUse, Query, SearchProvider, json, secret_header, status_error};
 
 /// Tavily search.
 #[derive(Debug, Clone, Copy)]
 pub struct Tavily;
-
-#[derive(Deserialize)]
-struct Answer {
-    #[serde(default)]
-    results: Vec<Found>,
-}
-
-#[derive(Deserialize)]
-struct Found {
-    #[serde(default)]
-    title: String,
-    url: String,
-    #[serde(default)]
-    content: String,
-}
 
 impl SearchProvider for Tavily {
     fn name(&self) -> &'static str {
@@ -69,18 +52,6 @@ impl SearchProvider for Tavily {
     }
 
     fn parse(&self, status: u16, body: &[u8]) -> Result<Vec<Hit>, ToolError> {
-        if !(200..300).contains(&status) {
-            return Err(status_error("Tavily", status));
-        }
-        let answer: Answer = json("Tavily", body)?;
-        Ok(answer
-            .results
-            .into_iter()
-            .map(|r| Hit {
-                title: r.title,
-                url: r.url,
-                snippet: r.content,
-            })
-            .collect())
+        Ok(json::<ContentAnswer>("Tavily", status, body)?.hits())
     }
 }
