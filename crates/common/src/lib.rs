@@ -34,6 +34,8 @@
 //! * [`retry`]: jittered exponential backoff for retryable errors, inside the deadline.
 //! * [`time`]: the contract's times (RFC 3339, Unix seconds, `now-5m`) and durations.
 //! * [`telemetry`]: JSON logs carrying request and trace ids, and EMF metrics.
+//! * [`tools`]: each tool's name, description and input schema as the model sees them,
+//!   shared by the tool (which tests its input type against it) and the agent.
 
 pub mod aws;
 pub mod config;
@@ -47,6 +49,7 @@ pub mod retry;
 pub mod sigv4;
 pub mod telemetry;
 pub mod time;
+pub mod tools;
 
 pub use config::{AppConfig, Origin, Secret, Settings};
 pub use deadline::Deadline;

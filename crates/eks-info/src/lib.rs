@@ -729,6 +729,11 @@ impl Handler for EksInfo {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_input_type_accepts_exactly_the_schema_the_model_gets() {
+        common::tools::conforms::<EksInput>(&common::tools::EKS_INFO).unwrap();
+    }
+
     fn input(v: serde_json::Value) -> Result<Request, ToolError> {
         serde_json::from_value::<EksInput>(v)
             .map_err(|e| ToolError::invalid_input(e.to_string()))?

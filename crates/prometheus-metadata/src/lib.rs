@@ -341,6 +341,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_input_type_accepts_exactly_the_schema_the_model_gets() {
+        common::tools::conforms::<MetadataInput>(&common::tools::PROMETHEUS_METADATA).unwrap();
+    }
+
+    #[test]
     fn regexes_become_safe_promql_strings() {
         assert_eq!(promql_string(r#"http_.*"#), r#""http_.*""#);
         assert_eq!(promql_string(r#"a"b\c"#), r#""a\"b\\c""#);

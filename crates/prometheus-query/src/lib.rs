@@ -206,3 +206,13 @@ fn shape(
         _ => Err(unexpected()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_input_type_accepts_exactly_the_schema_the_model_gets() {
+        common::tools::conforms::<QueryInput>(&common::tools::PROMETHEUS_QUERY).unwrap();
+    }
+}

@@ -435,6 +435,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_input_type_accepts_exactly_the_schema_the_model_gets() {
+        common::tools::conforms::<RangeInput>(&common::tools::PROMETHEUS_RANGE_QUERY).unwrap();
+    }
+
+    #[test]
     fn default_steps_give_at_most_120_points_on_the_ladder() {
         for (range_s, step_s) in [
             (60, 15),

@@ -304,6 +304,11 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn the_input_type_accepts_exactly_the_schema_the_model_gets() {
+        common::tools::conforms::<SearchInput>(&common::tools::WEB_SEARCH).unwrap();
+    }
+
     fn check(v: serde_json::Value) -> Result<Query, ToolError> {
         serde_json::from_value::<SearchInput>(v)
             .map_err(|e| ToolError::invalid_input(e.to_string()))?

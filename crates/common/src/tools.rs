@@ -1,0 +1,186 @@
+//! The tools as a model sees them: a name, a description written for the model, and the input
+//! JSON Schema, one file per tool in `src/tools/`.
+//!
+//! One source of truth for two readers: the agent hands these to Bedrock as its tool
+//! configuration, and each tool crate's tests check with [`conforms`] that its input type
+//! accepts exactly the properties its schema declares, so the two cannot drift apart
+//! silently. The schemas carry the limits (lengths, ranges, patterns) the tools enforce, so a
+//! model can get a call right the first time.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// One tool: the Lambda that implements it (its binary and default function name) and its
+/// specification (`{"name", "description", "input_schema"}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ToolDefinition {
+    /// The crate and binary, and the function name unless `tools/<function>/function` says
+    /// otherwise.
+    pub function: &'static str,
+    /// The specification, JSON.
+    pub spec: &'static str,
+}
+
+/// `web-search`.
+pub const WEB_SEARCH: ToolDefinition = ToolDefinition {
+    function: "web-search",
+    spec: include_str!("tools/web_search.json"),
+};
+/// `prometheus-query`.
+pub const PROMETHEUS_QUERY: ToolDefinition = ToolDefinition {
+    function: "prometheus-query",
+    spec: include_str!("tools/prometheus_query.json"),
+};
+/// `prometheus-range-query`.
+pub const PROMETHEUS_RANGE_QUERY: ToolDefinition = ToolDefinition {
+    function: "prometheus-range-query",
+    spec: include_str!("tools/prometheus_range_query.json"),
+};
+/// `prometheus-metadata`.
+pub const PROMETHEUS_METADATA: ToolDefinition = ToolDefinition {
+    function: "prometheus-metadata",
+    spec: include_str!("tools/prometheus_metadata.json"),
+};
+/// `eks-info`.
+pub const EKS_INFO: ToolDefinition = ToolDefinition {
+    function: "eks-info",
+    spec: include_str!("tools/eks_info.json"),
+};
+
+/// Every tool, in the order the model is told about them.
+pub const ALL: [ToolDefinition; 5] = [
+    PROMETHEUS_METADATA,
+    PROMETHEUS_QUERY,
+    PROMETHEUS_RANGE_QUERY,
+    EKS_INFO,
+    WEB_SEARCH,
+];
+
+impl ToolDefinition {
+    /// The parsed specification. The files are part of this crate and tested to parse, so a
+    /// failure here is a build defect.
+    pub fn parsed(&self) -> Value {
+        serde_json::from_str(self.spec)
+            .unwrap_or_else(|e| unreachable!("tool spec of {} is valid JSON: {e}", self.function))
+    }
+}
+
+/// Checks that `T` (a tool's input type) accepts exactly the properties `tool`'s schema
+/// declares: the required ones alone, each optional one added (with the schema's first
+/// example as its value), and rejects a property the schema does not have. `Err` says
+/// which property disagrees.
+pub fn conforms<T: DeserializeOwned>(tool: &ToolDefinition) -> Result<(), String> {
+    let spec = tool.parsed();
+    let schema = &spec["input_schema"];
+    if schema["type"] != "object" || schema["additionalProperties"] != false {
+        return Err("the schema must be an object with additionalProperties: false".into());
+    }
+    let properties = schema["properties"]
+        .as_object()
+        .ok_or("the schema has no properties")?;
+    let example = |name: &str| -> Result<Value, String> {
+        properties[name]["examples"]
+            .get(0)
+            .cloned()
+            .ok_or_else(|| format!("property {name} has no example"))
+    };
+    let mut base = Map::new();
+    for name in schema["required"].as_array().into_iter().flatten() {
+        let name = name.as_str().ok_or("required names must be strings")?;
+        base.insert(name.to_owned(), example(name)?);
+    }
+    let accepts = |object: &Map<String, Value>| {
+        serde_json::from_value::<T>(Value::Object(object.clone())).map_err(|e| e.to_string())
+    };
+    accepts(&base).map_err(|e| format!("the required properties alone: {e}"))?;
+    for name in properties.keys() {
+        let mut with = base.clone();
+        with.insert(name.clone(), example(name)?);
+        accepts(&with).map_err(|e| format!("property {name}: {e}"))?;
+    }
+    let mut extra = base;
+    extra.insert("not_in_the_schema".into(), Value::Bool(true));
+    match accepts(&extra) {
+        Err(e) if e.contains("unknown field") => Ok(()),
+        Err(e) => Err(format!(
+            "an undeclared property failed for another reason: {e}"
+        )),
+        Ok(_) => Err("an undeclared property was accepted".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Input {
+        query: String,
+        #[serde(default)]
+        limit: Option<u32>,
+    }
+
+    fn spec(properties: &str, additional: bool) -> ToolDefinition {
+        let json = format!(
+            r#"{{"name": "t", "description": "d", "input_schema": {{"type": "object", "properties": {{{properties}}}, "required": ["query"], "additionalProperties": {additional}}}}}"#
+        );
+        ToolDefinition {
+            function: "t",
+            spec: Box::leak(json.into_boxed_str()),
+        }
+    }
+
+    #[test]
+    fn conformance_finds_every_kind_of_drift() {
+        let query = r#""query": {"type": "string", "examples": ["q"]}"#;
+        let limit = r#""limit": {"type": "integer", "examples": [3]}"#;
+        assert_eq!(
+            conforms::<Input>(&spec(&format!("{query}, {limit}"), false)),
+            Ok(())
+        );
+        // A property the type does not have.
+        let renamed = r#""max": {"type": "integer", "examples": [3]}"#;
+        let e = conforms::<Input>(&spec(&format!("{query}, {renamed}"), false)).unwrap_err();
+        assert!(
+            e.contains("property max") && e.contains("unknown field"),
+            "{e}"
+        );
+        // A property of the wrong type.
+        let wrong = r#""limit": {"type": "string", "examples": ["three"]}"#;
+        let e = conforms::<Input>(&spec(&format!("{query}, {wrong}"), false)).unwrap_err();
+        assert!(e.contains("property limit"), "{e}");
+        // A schema that would let the model send anything.
+        assert!(conforms::<Input>(&spec(query, true)).is_err());
+    }
+
+    #[test]
+    fn every_spec_is_a_valid_bedrock_tool() {
+        let mut names = std::collections::HashSet::new();
+        for tool in ALL {
+            let spec = tool.parsed();
+            let name = spec["name"].as_str().unwrap();
+            assert!(
+                !name.is_empty()
+                    && name.len() <= 64
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+                "{name}"
+            );
+            assert_eq!(name.replace('_', "-"), tool.function);
+            assert!(names.insert(name.to_owned()));
+            assert!(spec["description"].as_str().unwrap().len() > 80, "{name}");
+            assert_eq!(spec["input_schema"]["type"], "object");
+            for (prop, schema) in spec["input_schema"]["properties"].as_object().unwrap() {
+                assert!(
+                    schema["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{name}.{prop} has no description"
+                );
+            }
+        }
+    }
+}
