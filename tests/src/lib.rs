@@ -13,6 +13,9 @@
 //! * [`proxy::FaultProxy`]: an HTTP proxy in front of any of them that counts requests and
 //!   can fail, hold or pass them, for cache and fault tests, or answer chosen requests
 //!   itself: [`eks`] uses that for the EKS add-on APIs moto lacks.
+//! * [`bedrock::ConverseDouble`]: Bedrock's Converse API, scripted per test.
+//! * [`watch::CargoLambdaWatch`]: `cargo lambda watch`, the Lambda Invoke API running the
+//!   workspace's function binaries.
 //! * [`search::SearchEngines`]: DuckDuckGo, Brave, Tavily and SearXNG on loopback, each in
 //!   its own wire format, serving realistic pages and answers from `fixtures/web-search/`.
 //!
@@ -23,6 +26,7 @@
 //! The Python parts run from the venv that `scripts/test.sh` installs under
 //! `target/stack-venv` (or `$TEST_STACK_VENV`).
 
+pub mod bedrock;
 pub mod eks;
 pub mod lambda;
 pub mod moto;
@@ -31,6 +35,7 @@ pub mod prometheus;
 pub mod proxy;
 pub mod search;
 pub mod verifier;
+pub mod watch;
 
 use std::path::PathBuf;
 

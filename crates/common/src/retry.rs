@@ -90,10 +90,10 @@ where
     }
 }
 
-/// A random number: each `RandomState::new()` gets fresh keys from the standard library's
+/// A random number (jitter, ids): each `RandomState::new()` gets fresh keys from the standard library's
 /// per-process random seed, so hashing a counter with it is random enough for jitter,
 /// without an extra crate.
-fn random_u64() -> u64 {
+pub fn random_u64() -> u64 {
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let mut hasher = std::hash::RandomState::new().build_hasher();
     hasher.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));

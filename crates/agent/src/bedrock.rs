@@ -1,0 +1,344 @@
+//! Amazon Bedrock's Converse API as a [`Model`]: the conversation and tools translated to the
+//! SDK's types, the reply and errors translated back.
+
+use aws_sdk_bedrockruntime::{
+    Client,
+    error::ProvideErrorMetadata,
+    types::{
+        CachePointBlock, CachePointType, ContentBlock, ConversationRole, ConverseOutput,
+        GuardrailConfiguration, GuardrailTrace, InferenceConfiguration, Message as SdkMessage,
+        StopReason as SdkStop, SystemContentBlock, Tool, ToolConfiguration, ToolInputSchema,
+        ToolResultBlock, ToolResultContentBlock, ToolResultStatus, ToolSpecification, ToolUseBlock,
+    },
+};
+use aws_smithy_types::{Document, Number, error::operation::BuildError};
+use common::{ErrorCode, ToolError};
+use serde_json::Value;
+
+use crate::{
+    conversation::{Block, Message, Role},
+    model::{Model, ModelError, ModelReply, ModelRequest, StopReason, Usage, is_context_overflow},
+};
+
+/// Bedrock's Converse API. The client is built on first use from the process-wide SDK
+/// configuration, with the SDK's own retries off: the agent's loop retries (with its own
+/// backoff, inside the deadline), and two layers would multiply the attempts.
+#[derive(Debug, Default)]
+pub struct Bedrock {
+    client: tokio::sync::OnceCell<Client>,
+}
+
+impl Bedrock {
+    /// A model whose client is built on the first request.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A model using `client`.
+    pub fn with_client(client: Client) -> Self {
+        Self {
+            client: tokio::sync::OnceCell::new_with(Some(client)),
+        }
+    }
+
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                let config =
+                    aws_sdk_bedrockruntime::config::Builder::from(common::aws::sdk_config().await)
+                        .retry_config(
+                            aws_sdk_bedrockruntime::config::retry::RetryConfig::disabled(),
+                        )
+                        .build();
+                Client::from_conf(config)
+            })
+            .await
+    }
+}
+
+/// JSON → Smithy document.
+pub fn to_document(value: &Value) -> Document {
+    match value {
+        Value::Null => Document::Null,
+        Value::Bool(b) => Document::Bool(*b),
+        Value::Number(n) => Document::Number(if let Some(u) = n.as_u64() {
+            Number::PosInt(u)
+        } else if let Some(i) = n.as_i64() {
+            Number::NegInt(i)
+        } else {
+            Number::Float(n.as_f64().unwrap_or(0.0))
+        }),
+        Value::String(s) => Document::String(s.clone()),
+        Value::Array(items) => Document::Array(items.iter().map(to_document).collect()),
+        Value::Object(map) => Document::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), to_document(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Smithy document → JSON (a non-finite float, which JSON cannot hold, becomes `null`).
+pub fn to_json(document: &Document) -> Value {
+    match document {
+        Document::Null => Value::Null,
+        Document::Bool(b) => Value::Bool(*b),
+        Document::Number(Number::PosInt(u)) => Value::from(*u),
+        Document::Number(Number::NegInt(i)) => Value::from(*i),
+        Document::Number(Number::Float(f)) => {
+            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+        }
+        Document::String(s) => Value::String(s.clone()),
+        Document::Array(items) => Value::Array(items.iter().map(to_json).collect()),
+        Document::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
+    }
+}
+
+fn built(e: BuildError) -> ModelError {
+    ModelError::Fatal(ToolError::internal(&format!(
+        "a Bedrock request could not be built: {e}"
+    )))
+}
+
+fn to_sdk(message: &Message) -> Result<SdkMessage, ModelError> {
+    let mut content = Vec::with_capacity(message.content.len());
+    for block in &message.content {
+        content.push(match block {
+            Block::Text { text } => ContentBlock::Text(text.clone()),
+            Block::ToolUse { id, name, input } => ContentBlock::ToolUse(
+                ToolUseBlock::builder()
+                    .tool_use_id(id)
+                    .name(name)
+                    .input(to_document(input))
+                    .build()
+                    .map_err(built)?,
+            ),
+            Block::ToolResult { id, error, content } => ContentBlock::ToolResult(
+                ToolResultBlock::builder()
+                    .tool_use_id(id)
+                    .content(ToolResultContentBlock::Text(content.clone()))
+                    .status(if *error {
+                        ToolResultStatus::Error
+                    } else {
+                        ToolResultStatus::Success
+                    })
+                    .build()
+                    .map_err(built)?,
+            ),
+        });
+    }
+    SdkMessage::builder()
+        .role(match message.role {
+            Role::User => ConversationRole::User,
+            Role::Assistant => ConversationRole::Assistant,
+        })
+        .set_content(Some(content))
+        .build()
+        .map_err(built)
+}
+
+fn from_sdk(message: &SdkMessage) -> Message {
+    let content = message
+        .content()
+        .iter()
+        .filter_map(|block| match block {
+            ContentBlock::Text(text) => Some(Block::Text { text: text.clone() }),
+            ContentBlock::ToolUse(tool) => Some(Block::ToolUse {
+                id: tool.tool_use_id().to_owned(),
+                name: tool.name().to_owned(),
+                input: to_json(tool.input()),
+            }),
+            // Reasoning, citations, images: not part of what the agent keeps.
+            _ => None,
+        })
+        .collect();
+    Message {
+        role: Role::Assistant,
+        content,
+    }
+}
+
+fn stop_reason(reason: &SdkStop) -> StopReason {
+    match reason {
+        SdkStop::EndTurn => StopReason::EndTurn,
+        SdkStop::ToolUse => StopReason::ToolUse,
+        SdkStop::MaxTokens => StopReason::MaxTokens,
+        SdkStop::StopSequence => StopReason::StopSequence,
+        SdkStop::GuardrailIntervened => StopReason::GuardrailIntervened,
+        SdkStop::ContentFiltered => StopReason::ContentFiltered,
+        other => StopReason::Other(other.as_str().to_owned()),
+    }
+}
+
+/// Sorts a Converse failure: throttling, unavailability, model timeouts and internal and
+/// stream errors are retried; a context overflow is trimmed; the rest is final.
+pub fn classify<E, R>(err: &aws_sdk_bedrockruntime::error::SdkError<E, R>) -> ModelError
+where
+    E: ProvideErrorMetadata + std::error::Error,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_bedrockruntime::error::SdkError;
+    let (code, message) = match err {
+        SdkError::ServiceError(service) => (
+            service.err().code().unwrap_or_default().to_owned(),
+            service.err().message().unwrap_or_default().to_owned(),
+        ),
+        SdkError::TimeoutError(_) => {
+            return ModelError::Retryable(ToolError::new(
+                ErrorCode::UpstreamTimeout,
+                "Amazon Bedrock did not answer in time",
+            ));
+        }
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            return ModelError::Retryable(ToolError::new(
+                ErrorCode::Unavailable,
+                "could not reach Amazon Bedrock",
+            ));
+        }
+        _ => {
+            return ModelError::Fatal(ToolError::internal(
+                "the request to Amazon Bedrock could not be sent",
+            ));
+        }
+    };
+    let detail: String = message.chars().take(300).collect();
+    let error = |kind: ErrorCode, retryable: bool| ToolError {
+        code: kind,
+        message: format!("Amazon Bedrock returned {code}: {detail}"),
+        retryable,
+    };
+    match code.as_str() {
+        "ThrottlingException" | "TooManyRequestsException" => {
+            ModelError::Retryable(error(ErrorCode::Throttled, true))
+        }
+        "ServiceUnavailableException" | "ModelNotReadyException" => {
+            ModelError::Retryable(error(ErrorCode::Unavailable, true))
+        }
+        "ModelTimeoutException" => ModelError::Retryable(error(ErrorCode::UpstreamTimeout, true)),
+        "InternalServerException" | "ModelStreamErrorException" | "InternalFailure" => {
+            ModelError::Retryable(error(ErrorCode::UpstreamError, true))
+        }
+        "ValidationException" if is_context_overflow(&message) => {
+            ModelError::ContextOverflow(error(ErrorCode::PayloadTooLarge, false))
+        }
+        "AccessDeniedException" => ModelError::Fatal(error(ErrorCode::AccessDenied, false)),
+        "ResourceNotFoundException" => ModelError::Fatal(ToolError::config(format!(
+            "Amazon Bedrock does not know the configured model/id in this region: {detail}"
+        ))),
+        _ => ModelError::Fatal(error(ErrorCode::UpstreamError, false)),
+    }
+}
+
+impl Model for Bedrock {
+    async fn converse(&self, request: &ModelRequest<'_>) -> Result<ModelReply, ModelError> {
+        let cache_point = || {
+            CachePointBlock::builder()
+                .r#type(CachePointType::Default)
+                .build()
+                .map_err(built)
+        };
+        let mut system = vec![SystemContentBlock::Text(request.system.to_owned())];
+        let mut tools = Vec::with_capacity(request.tools.len() + 1);
+        for tool in request.tools {
+            tools.push(Tool::ToolSpec(
+                ToolSpecification::builder()
+                    .name(&tool.name)
+                    .description(&tool.description)
+                    .input_schema(ToolInputSchema::Json(to_document(&tool.input_schema)))
+                    .build()
+                    .map_err(built)?,
+            ));
+        }
+        if request.cache_prompt {
+            system.push(SystemContentBlock::CachePoint(cache_point()?));
+            tools.push(Tool::CachePoint(cache_point()?));
+        }
+        let messages = request
+            .messages
+            .iter()
+            .map(to_sdk)
+            .collect::<Result<Vec<_>, _>>()?;
+        let inference = request.inference;
+        let mut call = self
+            .client()
+            .await
+            .converse()
+            .model_id(&inference.model_id)
+            .set_system(Some(system))
+            .set_messages(Some(messages))
+            .inference_config(
+                InferenceConfiguration::builder()
+                    .max_tokens(inference.max_tokens)
+                    .temperature(inference.temperature)
+                    .set_top_p(inference.top_p)
+                    .set_stop_sequences(
+                        (!inference.stop_sequences.is_empty())
+                            .then(|| inference.stop_sequences.clone()),
+                    )
+                    .build(),
+            );
+        // Bedrock requires the tool configuration whenever the history holds tool use, so it
+        // is always sent when there are tools.
+        if !tools.is_empty() {
+            call = call.tool_config(
+                ToolConfiguration::builder()
+                    .set_tools(Some(tools))
+                    .build()
+                    .map_err(built)?,
+            );
+        }
+        if let Some(guardrail) = request.guardrail {
+            call = call.guardrail_config(
+                GuardrailConfiguration::builder()
+                    .guardrail_identifier(&guardrail.id)
+                    .guardrail_version(&guardrail.version)
+                    .trace(GuardrailTrace::Enabled)
+                    .build(),
+            );
+        }
+        let out = call.send().await.map_err(|e| classify(&e))?;
+        if *out.stop_reason() == SdkStop::ModelContextWindowExceeded {
+            return Err(ModelError::ContextOverflow(ToolError::new(
+                ErrorCode::PayloadTooLarge,
+                "Amazon Bedrock stopped: the model's context window was exceeded",
+            )));
+        }
+        let message = match out.output() {
+            Some(ConverseOutput::Message(message)) => from_sdk(message),
+            _ => {
+                return Err(ModelError::Fatal(ToolError::new(
+                    ErrorCode::UpstreamError,
+                    "Amazon Bedrock answered without a message",
+                )));
+            }
+        };
+        let usage = out.usage().map_or(Usage::default(), |u| Usage {
+            input_tokens: u.input_tokens().max(0) as u64,
+            output_tokens: u.output_tokens().max(0) as u64,
+            total_tokens: u.total_tokens().max(0) as u64,
+            cache_read_input_tokens: u.cache_read_input_tokens().unwrap_or(0).max(0) as u64,
+            cache_write_input_tokens: u.cache_write_input_tokens().unwrap_or(0).max(0) as u64,
+        });
+        Ok(ModelReply {
+            message,
+            stop_reason: stop_reason(out.stop_reason()),
+            usage,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn json_and_documents_round_trip() {
+        let value =
+            json!({"a": [1, -2, 2.5, "s", true, null, {"b": {}}], "big": 18446744073709551615u64});
+        assert_eq!(to_json(&to_document(&value)), value);
+    }
+}

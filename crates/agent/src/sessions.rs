@@ -1,0 +1,163 @@
+//! Conversation history across invocations, in DynamoDB (`agent/sessions_table`).
+//!
+//! One item per session: `session_id` (the key), `history` (the conversation as JSON),
+//! `version` (a counter) and `expires_at` (the table's TTL attribute). Every write is
+//! conditional on the version read, so two requests on one session cannot overwrite each
+//! other's turn: the loser reads the winner's history, appends its own turn to it and writes
+//! again (see `lib.rs`).
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use common::{ErrorCode, ToolError};
+
+use crate::conversation::{Message, drop_oldest_turn, shrink_oldest_tool_result};
+
+/// How long a session is kept after its last turn.
+pub const SESSION_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Largest history stored, in bytes of JSON (DynamoDB's item limit is 400 KB).
+pub const MAX_STORED_BYTES: usize = 350_000;
+
+/// A session's history and the version it was read at (0: a new session).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    /// The conversation.
+    pub history: Vec<Message>,
+    /// The version to write against.
+    pub version: u64,
+}
+
+/// What a conditional write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// Written.
+    Written,
+    /// Someone else wrote first.
+    Conflict,
+}
+
+/// The sessions table.
+#[derive(Debug, Clone)]
+pub struct SessionStore {
+    client: Client,
+    table: String,
+}
+
+fn dynamodb_error<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> ToolError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error,
+    R: std::fmt::Debug,
+    aws_sdk_dynamodb::error::SdkError<E, R>: std::error::Error,
+{
+    use aws_sdk_dynamodb::error::SdkError;
+    let code = match e {
+        SdkError::ServiceError(s) => s.err().code().unwrap_or("unknown").to_owned(),
+        SdkError::TimeoutError(_) => "timeout".to_owned(),
+        _ => "unreachable".to_owned(),
+    };
+    let (kind, retryable) = match code.as_str() {
+        "ProvisionedThroughputExceededException"
+        | "ThrottlingException"
+        | "RequestLimitExceeded" => (ErrorCode::Throttled, true),
+        "ResourceNotFoundException" => (ErrorCode::ConfigError, false),
+        "AccessDeniedException" => (ErrorCode::AccessDenied, false),
+        "timeout" => (ErrorCode::UpstreamTimeout, true),
+        "unreachable" => (ErrorCode::Unavailable, true),
+        _ => (ErrorCode::UpstreamError, true),
+    };
+    ToolError {
+        code: kind,
+        message: if kind == ErrorCode::ConfigError {
+            "the table in agent/sessions_table does not exist".to_owned()
+        } else {
+            format!("the sessions table could not be used ({code})")
+        },
+        retryable,
+    }
+}
+
+impl SessionStore {
+    /// The store for `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The session's history (empty and version 0 when it does not exist yet).
+    pub async fn load(&self, session_id: &str) -> Result<Stored, ToolError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("session_id", AttributeValue::S(session_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| dynamodb_error(&e))?;
+        let Some(item) = out.item() else {
+            return Ok(Stored {
+                history: Vec::new(),
+                version: 0,
+            });
+        };
+        let corrupt = || {
+            ToolError::new(
+                ErrorCode::UpstreamError,
+                format!("session {session_id} is stored in a shape this agent cannot read"),
+            )
+        };
+        let history = match item.get("history") {
+            Some(AttributeValue::S(json)) => serde_json::from_str(json).map_err(|_| corrupt())?,
+            _ => return Err(corrupt()),
+        };
+        let version = match item.get("version") {
+            Some(AttributeValue::N(n)) => n.parse().map_err(|_| corrupt())?,
+            _ => return Err(corrupt()),
+        };
+        Ok(Stored { history, version })
+    }
+
+    /// Writes `history` as version `read_version + 1` if the stored version is still
+    /// `read_version`. The history is shortened first if it would not fit in an item.
+    pub async fn save(
+        &self,
+        session_id: &str,
+        mut history: Vec<Message>,
+        read_version: u64,
+    ) -> Result<Saved, ToolError> {
+        let mut json = serde_json::to_string(&history).unwrap_or_else(|_| "[]".into());
+        while json.len() > MAX_STORED_BYTES
+            && (shrink_oldest_tool_result(&mut history) || drop_oldest_turn(&mut history))
+        {
+            json = serde_json::to_string(&history).unwrap_or_else(|_| "[]".into());
+        }
+        let expires = common::time::now_ms() / 1000 + SESSION_TTL.as_secs() as i64;
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("session_id", AttributeValue::S(session_id.to_owned()))
+            .item("history", AttributeValue::S(json))
+            .item("version", AttributeValue::N((read_version + 1).to_string()))
+            .item("expires_at", AttributeValue::N(expires.to_string()));
+        put = if read_version == 0 {
+            put.condition_expression("attribute_not_exists(session_id)")
+        } else {
+            put.condition_expression("#v = :read")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":read", AttributeValue::N(read_version.to_string()))
+        };
+        match put.send().await {
+            Ok(_) => Ok(Saved::Written),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Saved::Conflict)
+            }
+            Err(e) => Err(dynamodb_error(&e)),
+        }
+    }
+}

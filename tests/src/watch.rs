@@ -1,0 +1,95 @@
+//! `cargo lambda watch`: the Lambda Invoke API on loopback, running the workspace's function
+//! binaries as real Lambda processes (cargo-lambda's own Runtime API emulator). The agent's
+//! real Lambda SDK client reaches it through `AWS_ENDPOINT_URL_LAMBDA`.
+//!
+//! cargo-lambda starts one process per function on its first invocation and keeps it; the
+//! whole process group is killed (by its id) when the handle drops.
+
+use std::{
+    os::unix::process::CommandExt,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use tempfile::TempDir;
+
+use crate::{Result, process::free_port, workspace_root};
+
+/// A running `cargo lambda watch`.
+pub struct CargoLambdaWatch {
+    child: Child,
+    port: u16,
+    dir: TempDir,
+}
+
+impl CargoLambdaWatch {
+    /// Starts the emulator with `env` for every function (written to an env file outside the
+    /// work tree: cargo-lambda rebuilds on every write inside it).
+    pub async fn start(env: &[(String, String)]) -> Result<Self> {
+        let dir = tempfile::Builder::new().prefix("cargo-lambda-").tempdir()?;
+        let env_file = dir.path().join("functions.env");
+        let lines: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        std::fs::write(&env_file, lines.join("\n") + "\n")?;
+        let log = std::fs::File::create(dir.path().join("watch.log"))?;
+        let port = free_port()?;
+        let mut command = Command::new(crate::venv()?.join("bin/cargo-lambda"));
+        command
+            .args([
+                "lambda",
+                "watch",
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+            ])
+            .arg(port.to_string())
+            .arg("--env-file")
+            .arg(&env_file)
+            .current_dir(workspace_root())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        // SAFETY: setsid and prctl are async-signal-safe and touch no parent memory.
+        unsafe {
+            command.pre_exec(|| {
+                libc::setsid();
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn()?;
+        let watch = Self { child, port, dir };
+        for _ in 0..600 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Ok(watch);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(format!("cargo lambda watch did not listen: {}", watch.logs()).into())
+    }
+
+    /// The endpoint for `AWS_ENDPOINT_URL_LAMBDA`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// cargo-lambda's and the functions' output so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("watch.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for CargoLambdaWatch {
+    fn drop(&mut self) {
+        // The group: cargo-lambda and the function processes it started.
+        // SAFETY: kill with a negative pid signals the process group we created.
+        unsafe {
+            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}
