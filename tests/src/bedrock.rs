@@ -33,15 +33,17 @@ pub enum Step {
     Error(u16, &'static str, String),
 }
 
-/// Token usage every scripted reply reports.
+/// Token usage every scripted reply reports: input, output.
 pub const USAGE: (u64, u64) = (100, 20);
+/// Cache tokens every scripted reply reports: read, written.
+pub const CACHE: (u64, u64) = (30, 10);
 
 fn reply(content: Value, stop: &str) -> Step {
     Step::Reply(json!({
         "output": {"message": {"role": "assistant", "content": content}},
         "stopReason": stop,
         "usage": {"inputTokens": USAGE.0, "outputTokens": USAGE.1, "totalTokens": USAGE.0 + USAGE.1,
-                  "cacheReadInputTokens": 0, "cacheWriteInputTokens": 0},
+                  "cacheReadInputTokens": CACHE.0, "cacheWriteInputTokens": CACHE.1},
         "metrics": {"latencyMs": 3}
     }))
 }

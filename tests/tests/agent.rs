@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 };
 use common::{AppConfig, ToolError};
 use integration_tests::{
-    bedrock::{ConverseDouble, USAGE, error, text, tool_uses},
+    bedrock::{CACHE, ConverseDouble, USAGE, error, text, tool_uses},
     lambda::LambdaFunction,
     moto::Moto,
     prometheus::{Prometheus, dataset},
@@ -193,7 +193,7 @@ async fn a_tool_then_an_answer_through_the_real_tool_lambda() {
     assert_eq!(
         out["usage"],
         json!({"input_tokens": 2 * USAGE.0, "output_tokens": 2 * USAGE.1, "total_tokens": 2 * (USAGE.0 + USAGE.1),
-               "cache_read_input_tokens": 0, "cache_write_input_tokens": 0})
+               "cache_read_input_tokens": 2 * CACHE.0, "cache_write_input_tokens": 2 * CACHE.1})
     );
     assert_eq!(out["session_id"].as_str().unwrap().len(), 32);
 
@@ -500,6 +500,21 @@ async fn every_stop_reason_ends_the_loop_as_it_should() {
         json!({"guardrailIdentifier": "gr-abc123", "guardrailVersion": "3", "trace": "enabled"})
     );
 
+    // Cache points after the system prompt and after the tools, when enabled.
+    let cached = s.agent(&[("model/cache_prompt", "true")]).await;
+    s.converse.script([text("Cached.", "end_turn")]);
+    ask(&cached, json!({"prompt": "x"})).await.unwrap();
+    let sent = &s.converse.take_requests()[0].1;
+    assert_eq!(
+        sent["system"][1],
+        json!({"cachePoint": {"type": "default"}})
+    );
+    assert_eq!(
+        sent["toolConfig"]["tools"].as_array().unwrap().last(),
+        Some(&json!({"cachePoint": {"type": "default"}}))
+    );
+    assert!(s.converse.take_requests().is_empty());
+
     // stop_sequence, content_filtered and a reason from the future, passed through.
     for reason in ["stop_sequence", "content_filtered", "some_future_reason"] {
         s.converse.script([text("Partial.", reason)]);
@@ -707,4 +722,32 @@ async fn the_agent_binary_answers_every_entry_shape() {
     s.converse.script([text("Answer.", "end_turn")]);
     let ac = f.invoke_agentcore_sample(name).await.unwrap().response();
     assert_eq!(ac["stop_reason"], "end_turn", "{ac}");
+    // One EMF record per request with the loop's numbers, and one per tool call.
+    let logs = f.logs();
+    let records: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r.get("_aws").is_some())
+        .collect();
+    let request = records
+        .iter()
+        .find(|r| r.get("Cycles").is_some())
+        .expect("a per-request record");
+    assert_eq!(
+        (
+            request["Cycles"].as_f64(),
+            request["ToolCalls"].as_f64(),
+            request["InputTokens"].as_f64()
+        ),
+        (Some(2.0), Some(1.0), Some(2.0 * USAGE.0 as f64))
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["Tool"] == "web_search" && r["Status"] == "success")
+    );
+    assert!(
+        !logs.contains("What does Karpenter"),
+        "prompts are not logged at info level"
+    );
 }
