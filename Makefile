@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md), plus the measurement scripts.
-.PHONY: dev test coldstart measure-prometheus measure-eks measure-web-search
+.PHONY: dev test coldstart measure-prometheus measure-eks measure-web-search measure-agent
 
 # Local stack + functions under `cargo lambda watch` + invoke of every sample event.
 dev:
@@ -24,3 +24,7 @@ measure-eks:
 # web-search: cold start and warm latency (DuckDuckGo page, Brave JSON), RSS, zip size.
 measure-web-search:
 	bash scripts/measure-web-search.sh
+
+# agent: cold start, warm latency and RSS with an instant model, cost per loop cycle, zip.
+measure-agent:
+	bash scripts/measure-agent.sh
