@@ -33,6 +33,9 @@ stack_pid=$!
 for _ in $(seq 1 600); do [ -s "$run_dir/stack.env" ] && break; kill -0 "$stack_pid" 2>/dev/null || { cat "$run_dir/stack.log"; exit 1; }; sleep 0.1; done
 cat "$run_dir/stack.log"
 
+# The agent invokes the tools through the same emulator.
+echo "AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$port" >> "$run_dir/stack.env"
+
 echo "== cargo lambda watch on 127.0.0.1:$port"
 # No binary selected: the watcher starts whichever function an invoke names.
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-file "$run_dir/stack.env" \

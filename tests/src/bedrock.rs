@@ -70,6 +70,7 @@ pub fn error(status: u16, kind: &'static str, message: &str) -> Step {
 #[derive(Default)]
 struct Shared {
     script: Mutex<VecDeque<Step>>,
+    fallback: Mutex<Option<Step>>,
     requests: Mutex<Vec<(String, Value)>>,
 }
 
@@ -105,6 +106,12 @@ impl ConverseDouble {
         *self.shared.script.lock().unwrap() = steps.into_iter().collect();
     }
 
+    /// What to answer once the script is used up (by default an error saying so): `make dev`
+    /// uses a fixed text answer.
+    pub fn fall_back_to(&self, step: Step) {
+        *self.shared.fallback.lock().unwrap() = Some(step);
+    }
+
     /// Steps not used yet.
     pub fn left(&self) -> usize {
         self.shared.script.lock().unwrap().len()
@@ -128,7 +135,12 @@ async fn converse(
     Json(body): Json<Value>,
 ) -> Response {
     shared.requests.lock().unwrap().push((model, body));
-    let step = shared.script.lock().unwrap().pop_front();
+    let step = shared
+        .script
+        .lock()
+        .unwrap()
+        .pop_front()
+        .or_else(|| shared.fallback.lock().unwrap().clone());
     match step {
         Some(Step::Reply(body)) => (StatusCode::OK, Json(body)).into_response(),
         Some(Step::Error(status, kind, message)) => {

@@ -125,6 +125,34 @@ impl Moto {
         .collect()
     }
 
+    /// Creates the agent's sessions table (`session_id` key, on demand), as the SAM template
+    /// does.
+    pub async fn create_sessions_table(&self, name: &str) -> Result<()> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let dynamodb = aws_sdk_dynamodb::Client::new(&Self::sdk_config_for(&self.endpoint).await);
+        dynamodb
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("session_id")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("session_id")
+                    .key_type(KeyType::Hash)
+                    .build()?,
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await?;
+        Ok(())
+    }
+
     /// An SDK configuration for in-process clients pointed at `endpoint` (this server, or a
     /// proxy in front of it), with the same HTTP client the functions use.
     pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {

@@ -7,9 +7,6 @@ use std::{collections::HashMap, time::Duration};
 
 use agent::{Agent, bedrock::Bedrock, tools::LambdaInvoker};
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use common::{AppConfig, ToolError};
 use integration_tests::{
     bedrock::{CACHE, ConverseDouble, USAGE, error, text, tool_uses},
@@ -53,28 +50,7 @@ async fn stack() -> Stack {
     let converse = ConverseDouble::start().await.unwrap();
     let model = FaultProxy::start(&converse.url()).await.unwrap();
     let moto = Moto::start().await.unwrap();
-    let dynamodb = aws_sdk_dynamodb::Client::new(&Moto::sdk_config_for(moto.endpoint()).await);
-    dynamodb
-        .create_table()
-        .table_name(TABLE)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("session_id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("session_id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    moto.create_sessions_table(TABLE).await.unwrap();
     Stack {
         _engines: engines,
         _prometheus: prometheus,

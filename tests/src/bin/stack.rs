@@ -4,6 +4,8 @@
 //! the add-on APIs moto lacks (healthy default add-ons on every cluster), so `eks-info`'s
 //! `list_addons` and `cluster_health` answer locally as they would in AWS. `web-search` gets
 //! the loopback search engines (DuckDuckGo's page by default; no traffic leaves the machine).
+//! The agent gets the Converse double as its model, answering every question with a fixed
+//! text that says it is the local stand-in (no Bedrock runs offline).
 //!
 //! `stack <env-file>` writes the variables a function needs to use the stack
 //! (`AWS_ENDPOINT_URL`, `APP_CONFIG_PATH`, `PROMETHEUS_URL`, …) to `<env-file>` in the
@@ -12,6 +14,7 @@
 
 use aws_sdk_ssm::types::ParameterType;
 use integration_tests::{
+    bedrock::{ConverseDouble, text},
     eks::{HEALTHY_ADDONS, serve_addons},
     moto::Moto,
     prometheus::Prometheus,
@@ -43,11 +46,17 @@ async fn main() -> integration_tests::Result<()> {
             .send()
             .await?;
     }
+    moto.create_sessions_table("agent-sessions").await?;
     let eks = FaultProxy::start(moto.endpoint()).await?;
     for cluster in fixtures.clusters.keys() {
         serve_addons(&eks, cluster, &HEALTHY_ADDONS);
     }
     let engines = SearchEngines::start().await?;
+    let converse = ConverseDouble::start().await?;
+    converse.fall_back_to(text(
+        "This is the local stand-in for Amazon Bedrock (make dev): the agent's loop, tools and sessions are real, the model's answer is fixed.",
+        "end_turn",
+    ));
     let mut lines: Vec<String> = moto
         .env()
         .into_iter()
@@ -57,6 +66,12 @@ async fn main() -> integration_tests::Result<()> {
     lines.push(format!("PROMETHEUS_URL={}", prometheus.url()));
     lines.push(format!("AWS_ENDPOINT_URL_EKS={}", eks.url()));
     lines.push(format!("WEBSEARCH_URL={}", engines.url()));
+    lines.push(format!(
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME={}",
+        converse.url()
+    ));
+    lines.push("MODEL_ID=local-stand-in".to_owned());
+    lines.push("AGENT_SESSIONS_TABLE=agent-sessions".to_owned());
     lines.push("AWS_LAMBDA_LOG_LEVEL=info".to_owned());
     std::fs::write(&env_file, lines.join("\n") + "\n")?;
     println!(
@@ -85,6 +100,7 @@ async fn main() -> integration_tests::Result<()> {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
     }
+    drop(converse);
     drop(engines);
     drop(eks);
     drop(moto);
