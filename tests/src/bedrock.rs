@@ -1,6 +1,13 @@
-//! Amazon Bedrock's Converse API on loopback (`POST /model/{modelId}/converse`, restJson1),
-//! driven by a script per test, so the agent's real SDK client runs against real HTTP: no
-//! Bedrock runs offline.
+//! Amazon Bedrock's Converse API on loopback (`POST /model/{modelId}/converse`, restJson1)
+//! and ConverseStream (`POST /model/{modelId}/converse-stream`, answered in the AWS
+//! event-stream framing: prelude, headers, CRCs, written by `aws-smithy-eventstream`),
+//! driven by a script per test, so the agent's real SDK client runs against real HTTP and
+//! decodes real frames: no Bedrock runs offline.
+//!
+//! A streamed reply is the scripted reply cut the way Bedrock streams it: `messageStart`;
+//! per block `contentBlockStart` (tool uses), `contentBlockDelta`s (text word by word, a
+//! tool's input JSON in two halves) and `contentBlockStop`; `messageStop`; `metadata`. A
+//! pace makes it arrive at a model's speed (first token, then per delta).
 //!
 //! Each request takes the next scripted step: a reply (an assistant message, a stop reason
 //! and token usage, as Bedrock serialises them) or an error (a status, `x-amzn-errortype` and
@@ -9,12 +16,19 @@
 
 use std::{
     collections::VecDeque,
+    convert::Infallible,
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
 };
 
+use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
 use axum::{
     Json, Router,
+    body::Body,
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -31,6 +45,8 @@ pub enum Step {
     Reply(Value),
     /// An error: status, error type, message.
     Error(u16, &'static str, String),
+    /// Streamed only: this text, then an exception frame (type, message) mid-stream.
+    StreamError(String, &'static str, String),
 }
 
 /// Token usage every scripted reply reports: input, output.
@@ -67,11 +83,33 @@ pub fn error(status: u16, kind: &'static str, message: &str) -> Step {
     Step::Error(status, kind, message.to_owned())
 }
 
+/// A streamed reply that sends `text` and then fails with Bedrock's
+/// `modelStreamErrorException` (the exception frame's `:exception-type`).
+pub fn stream_error(text: &str, message: &str) -> Step {
+    Step::StreamError(
+        text.to_owned(),
+        "modelStreamErrorException",
+        message.to_owned(),
+    )
+}
+
+/// How fast a streamed reply arrives.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pace {
+    /// Before the first frame (the model's time to first token).
+    pub first: Duration,
+    /// Between deltas.
+    pub per_delta: Duration,
+}
+
 #[derive(Default)]
 struct Shared {
     script: Mutex<VecDeque<Step>>,
     fallback: Mutex<Option<Step>>,
     requests: Mutex<Vec<(String, Value)>>,
+    pace: Mutex<Pace>,
+    /// Streams whose client went away before the last frame.
+    abandoned: AtomicUsize,
 }
 
 /// The running double.
@@ -87,6 +125,7 @@ impl ConverseDouble {
         let shared = Arc::new(Shared::default());
         let app = Router::new()
             .route("/model/{model}/converse", post(converse))
+            .route("/model/{model}/converse-stream", post(converse_stream))
             .with_state(shared.clone());
         let (addr, server) = crate::serve_loopback(app).await?;
         Ok(Self {
@@ -112,6 +151,16 @@ impl ConverseDouble {
         *self.shared.fallback.lock().unwrap() = Some(step);
     }
 
+    /// Paces streamed replies (default: as fast as possible).
+    pub fn pace(&self, pace: Pace) {
+        *self.shared.pace.lock().unwrap() = pace;
+    }
+
+    /// How many streamed replies the client stopped reading before their end.
+    pub fn abandoned_streams(&self) -> usize {
+        self.shared.abandoned.load(Ordering::SeqCst)
+    }
+
     /// Steps not used yet.
     pub fn left(&self) -> usize {
         self.shared.script.lock().unwrap().len()
@@ -129,36 +178,214 @@ impl Drop for ConverseDouble {
     }
 }
 
+fn next_step(shared: &Shared, model: String, body: Value) -> Option<Step> {
+    shared.requests.lock().unwrap().push((model, body));
+    shared
+        .script
+        .lock()
+        .unwrap()
+        .pop_front()
+        .or_else(|| shared.fallback.lock().unwrap().clone())
+}
+
 async fn converse(
     State(shared): State<Arc<Shared>>,
     Path(model): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    shared.requests.lock().unwrap().push((model, body));
-    let step = shared
-        .script
-        .lock()
-        .unwrap()
-        .pop_front()
-        .or_else(|| shared.fallback.lock().unwrap().clone());
-    match step {
+    match next_step(&shared, model, body) {
         Some(Step::Reply(body)) => (StatusCode::OK, Json(body)).into_response(),
-        Some(Step::Error(status, kind, message)) => {
-            let mut response = (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                Json(json!({"message": message})),
-            )
-                .into_response();
-            response
-                .headers_mut()
-                .insert("x-amzn-errortype", kind.parse().expect("a header value"));
-            response
-        }
-        None => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [("x-amzn-errortype", "InternalServerException")],
-            Json(json!({"message": "the test script has no step left"})),
-        )
-            .into_response(),
+        Some(Step::StreamError(..)) => error_response(
+            500,
+            "InternalServerException",
+            "the test scripted a stream error for a Converse (not ConverseStream) call".to_owned(),
+        ),
+        Some(Step::Error(status, kind, message)) => error_response(status, kind, message),
+        None => no_step_left(),
     }
+}
+
+fn error_response(status: u16, kind: &str, message: String) -> Response {
+    let mut response = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        Json(json!({"message": message})),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", kind.parse().expect("a header value"));
+    response
+}
+
+fn no_step_left() -> Response {
+    error_response(
+        500,
+        "InternalServerException",
+        "the test script has no step left".to_owned(),
+    )
+}
+
+/// One event-stream frame.
+fn frame(message_type: &str, type_header: &str, kind: &str, payload: &Value) -> Vec<u8> {
+    let message = Message::new(payload.to_string().into_bytes())
+        .add_header(Header::new(
+            ":message-type",
+            HeaderValue::String(message_type.to_owned().into()),
+        ))
+        .add_header(Header::new(
+            type_header.to_owned(),
+            HeaderValue::String(kind.to_owned().into()),
+        ))
+        .add_header(Header::new(
+            ":content-type",
+            HeaderValue::String("application/json".into()),
+        ));
+    let mut out = Vec::new();
+    aws_smithy_eventstream::frame::write_message_to(&message, &mut out)
+        .expect("a frame within the format's limits");
+    out
+}
+
+fn event(kind: &str, payload: Value) -> Vec<u8> {
+    frame("event", ":event-type", kind, &payload)
+}
+
+/// The frames of a streamed reply; `true` marks a frame that follows a delta's pause.
+fn reply_frames(body: &Value) -> Vec<(bool, Vec<u8>)> {
+    let mut frames = vec![(false, event("messageStart", json!({"role": "assistant"})))];
+    let content = body["output"]["message"]["content"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for (i, block) in content.iter().enumerate() {
+        if let Some(text) = block["text"].as_str() {
+            for word in text.split_inclusive(' ') {
+                frames.push((
+                    true,
+                    event(
+                        "contentBlockDelta",
+                        json!({"contentBlockIndex": i, "delta": {"text": word}}),
+                    ),
+                ));
+            }
+        } else if let Some(tool) = block.get("toolUse") {
+            frames.push((
+                true,
+                event(
+                    "contentBlockStart",
+                    json!({"contentBlockIndex": i, "start": {"toolUse": {
+                        "toolUseId": tool["toolUseId"], "name": tool["name"]}}}),
+                ),
+            ));
+            let input = tool["input"].to_string();
+            let half = input.len() / 2;
+            let half = (half..=input.len())
+                .find(|&h| input.is_char_boundary(h))
+                .unwrap_or(input.len());
+            for piece in [&input[..half], &input[half..]] {
+                frames.push((
+                    true,
+                    event(
+                        "contentBlockDelta",
+                        json!({"contentBlockIndex": i, "delta": {"toolUse": {"input": piece}}}),
+                    ),
+                ));
+            }
+        }
+        frames.push((
+            false,
+            event("contentBlockStop", json!({"contentBlockIndex": i})),
+        ));
+    }
+    frames.push((
+        false,
+        event("messageStop", json!({"stopReason": body["stopReason"]})),
+    ));
+    frames.push((
+        false,
+        event(
+            "metadata",
+            json!({"usage": body["usage"], "metrics": body["metrics"]}),
+        ),
+    ));
+    frames
+}
+
+/// Counts a stream as abandoned when it is dropped before its last frame.
+struct Watch {
+    shared: Arc<Shared>,
+    finished: bool,
+}
+
+impl Watch {
+    fn finish(&mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.shared.abandoned.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+async fn converse_stream(
+    State(shared): State<Arc<Shared>>,
+    Path(model): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let frames = match next_step(&shared, model, body) {
+        Some(Step::Reply(body)) => reply_frames(&body),
+        Some(Step::StreamError(text, kind, message)) => {
+            let mut frames = reply_frames(&json!({
+                "output": {"message": {"content": [{"text": text}]}}
+            }));
+            // Keep messageStart and the text deltas; the exception replaces the rest.
+            frames.truncate(frames.len() - 3);
+            frames.push((
+                false,
+                frame(
+                    "exception",
+                    ":exception-type",
+                    kind,
+                    &json!({"message": message}),
+                ),
+            ));
+            frames
+        }
+        Some(Step::Error(status, kind, message)) => return error_response(status, kind, message),
+        None => return no_step_left(),
+    };
+    let pace = *shared.pace.lock().unwrap();
+    let watch = Watch {
+        shared: shared.clone(),
+        finished: false,
+    };
+    let state = (frames.into_iter(), watch, true);
+    let body =
+        futures_util::stream::unfold(state, move |(mut frames, mut watch, first)| async move {
+            let Some((pause, frame)) = frames.next() else {
+                watch.finish();
+                return None;
+            };
+            let wait = if first {
+                pace.first
+            } else if pause {
+                pace.per_delta
+            } else {
+                Duration::ZERO
+            };
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            Some((Ok::<_, Infallible>(frame), (frames, watch, false)))
+        });
+    (
+        StatusCode::OK,
+        [("content-type", "application/vnd.amazon.eventstream")],
+        Body::from_stream(body),
+    )
+        .into_response()
 }

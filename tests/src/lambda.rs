@@ -235,9 +235,35 @@ fn parse(body: &Bytes) -> Value {
 async fn response(
     State(shared): State<Arc<Shared>>,
     UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    complete(&shared, &id, Outcome::Response(parse(&body)))
+    let streamed = headers
+        .get("lambda-runtime-function-response-mode")
+        .is_some_and(|m| m == "streaming");
+    let outcome = if streamed {
+        streamed_response(&body)
+    } else {
+        parse(&body)
+    };
+    complete(&shared, &id, Outcome::Response(outcome))
+}
+
+/// A streamed HTTP response (`application/vnd.awslambda.http-integration-response`): a JSON
+/// prelude (status, headers, cookies), eight NUL bytes, then the body. Rendered like a
+/// buffered HTTP answer, `{"statusCode", "headers", "body"}`, plus `"streamed": true`.
+fn streamed_response(body: &Bytes) -> Value {
+    let Some(split) = body.windows(8).position(|w| w == [0u8; 8]) else {
+        return serde_json::json!({"streamed": true, "error": "no prelude separator",
+            "raw": String::from_utf8_lossy(body)});
+    };
+    let prelude = parse(&body.slice(..split));
+    serde_json::json!({
+        "streamed": true,
+        "statusCode": prelude["statusCode"],
+        "headers": prelude["headers"],
+        "body": String::from_utf8_lossy(&body[split + 8..]),
+    })
 }
 
 async fn error(

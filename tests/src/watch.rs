@@ -26,12 +26,17 @@ impl CargoLambdaWatch {
     /// Starts the emulator with `env` for every function (written to an env file outside the
     /// work tree: cargo-lambda rebuilds on every write inside it).
     pub async fn start(env: &[(String, String)]) -> Result<Self> {
+        Self::start_on(free_port()?, env).await
+    }
+
+    /// Starts the emulator on `port`, which the caller chose beforehand so that `env` can
+    /// point functions back at it (the agent's `AWS_ENDPOINT_URL_LAMBDA`).
+    pub async fn start_on(port: u16, env: &[(String, String)]) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("cargo-lambda-").tempdir()?;
         let env_file = dir.path().join("functions.env");
         let lines: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         std::fs::write(&env_file, lines.join("\n") + "\n")?;
         let log = std::fs::File::create(dir.path().join("watch.log"))?;
-        let port = free_port()?;
         let mut command = Command::new(crate::venv()?.join("bin/cargo-lambda"));
         command
             .args([

@@ -692,6 +692,13 @@ async fn the_agent_binary_answers_every_entry_shape() {
             .unwrap()
             .response();
         assert_eq!(out["statusCode"], 200, "{event}: {out}");
+        // Only a Function URL can take a streamed response (RESPONSE_STREAM); API Gateway
+        // needs the buffered one.
+        assert_eq!(
+            out["streamed"].as_bool().unwrap_or(false),
+            event == "function-url.json",
+            "{event}"
+        );
         let body: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
         assert_eq!(body["response"], "Answer.", "{event}");
     }

@@ -1,14 +1,19 @@
 //! Amazon Bedrock's Converse API as a [`Model`]: the conversation and tools translated to the
 //! SDK's types, the reply and errors translated back.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_bedrockruntime::{
     Client,
     error::ProvideErrorMetadata,
     types::{
-        CachePointBlock, CachePointType, ContentBlock, ConversationRole, ConverseOutput,
-        GuardrailConfiguration, GuardrailTrace, InferenceConfiguration, Message as SdkMessage,
-        StopReason as SdkStop, SystemContentBlock, Tool, ToolConfiguration, ToolInputSchema,
-        ToolResultBlock, ToolResultContentBlock, ToolResultStatus, ToolSpecification, ToolUseBlock,
+        CachePointBlock, CachePointType, ContentBlock, ContentBlockDelta, ContentBlockStart,
+        ConversationRole, ConverseOutput, ConverseStreamOutput, GuardrailConfiguration,
+        GuardrailStreamConfiguration, GuardrailStreamProcessingMode, GuardrailTrace,
+        InferenceConfiguration, Message as SdkMessage, StopReason as SdkStop, SystemContentBlock,
+        TokenUsage, Tool, ToolConfiguration, ToolInputSchema, ToolResultBlock,
+        ToolResultContentBlock, ToolResultStatus, ToolSpecification, ToolUseBlock,
+        error::ConverseStreamOutputError,
     },
 };
 use aws_smithy_types::{Document, Number, error::operation::BuildError};
@@ -17,7 +22,9 @@ use serde_json::Value;
 
 use crate::{
     conversation::{Block, Message, Role},
-    model::{Model, ModelError, ModelReply, ModelRequest, StopReason, Usage, is_context_overflow},
+    model::{
+        Model, ModelError, ModelReply, ModelRequest, OnText, StopReason, Usage, is_context_overflow,
+    },
 };
 
 /// Bedrock's Converse API. The client is built on first use from the process-wide SDK
@@ -182,8 +189,8 @@ where
     use aws_sdk_bedrockruntime::error::SdkError;
     let (code, message) = match err {
         SdkError::ServiceError(service) => (
-            service.err().code().unwrap_or_default().to_owned(),
-            service.err().message().unwrap_or_default().to_owned(),
+            service.err().code().unwrap_or_default(),
+            service.err().message().unwrap_or_default(),
         ),
         SdkError::TimeoutError(_) => {
             return ModelError::Retryable(ToolError::new(
@@ -203,13 +210,38 @@ where
             ));
         }
     };
+    classify_code(code, message)
+}
+
+/// An exception inside a ConverseStream answer. Its type travels in the frame's
+/// `:exception-type` header, not in the payload, so it is read from the variant.
+fn classify_stream<R: std::fmt::Debug>(
+    err: &aws_sdk_bedrockruntime::error::SdkError<ConverseStreamOutputError, R>,
+) -> ModelError {
+    use aws_sdk_bedrockruntime::error::SdkError;
+    let SdkError::ServiceError(service) = err else {
+        return classify(err);
+    };
+    let e = service.err();
+    let code = match e {
+        ConverseStreamOutputError::ModelStreamErrorException(_) => "ModelStreamErrorException",
+        ConverseStreamOutputError::ThrottlingException(_) => "ThrottlingException",
+        ConverseStreamOutputError::ServiceUnavailableException(_) => "ServiceUnavailableException",
+        ConverseStreamOutputError::InternalServerException(_) => "InternalServerException",
+        ConverseStreamOutputError::ValidationException(_) => "ValidationException",
+        _ => e.code().unwrap_or("InternalFailure"),
+    };
+    classify_code(code, e.message().unwrap_or_default())
+}
+
+fn classify_code(code: &str, message: &str) -> ModelError {
     let detail: String = message.chars().take(300).collect();
     let error = |kind: ErrorCode, retryable: bool| ToolError {
         code: kind,
         message: format!("Amazon Bedrock returned {code}: {detail}"),
         retryable,
     };
-    match code.as_str() {
+    match code {
         "ThrottlingException" | "TooManyRequestsException" => {
             ModelError::Retryable(error(ErrorCode::Throttled, true))
         }
@@ -220,7 +252,7 @@ where
         "InternalServerException" | "ModelStreamErrorException" | "InternalFailure" => {
             ModelError::Retryable(error(ErrorCode::UpstreamError, true))
         }
-        "ValidationException" if is_context_overflow(&message) => {
+        "ValidationException" if is_context_overflow(message) => {
             ModelError::ContextOverflow(error(ErrorCode::PayloadTooLarge, false))
         }
         "AccessDeniedException" => ModelError::Fatal(error(ErrorCode::AccessDenied, false)),
@@ -231,8 +263,16 @@ where
     }
 }
 
-impl Model for Bedrock {
-    async fn converse(&self, request: &ModelRequest<'_>) -> Result<ModelReply, ModelError> {
+/// What Converse and ConverseStream requests share, built once per call.
+struct Parts {
+    system: Vec<SystemContentBlock>,
+    messages: Vec<SdkMessage>,
+    inference: InferenceConfiguration,
+    tools: Option<ToolConfiguration>,
+}
+
+impl Parts {
+    fn new(request: &ModelRequest<'_>) -> Result<Self, ModelError> {
         let cache_point = || {
             CachePointBlock::builder()
                 .r#type(CachePointType::Default)
@@ -255,40 +295,78 @@ impl Model for Bedrock {
             system.push(SystemContentBlock::CachePoint(cache_point()?));
             tools.push(Tool::CachePoint(cache_point()?));
         }
-        let messages = request
-            .messages
-            .iter()
-            .map(to_sdk)
-            .collect::<Result<Vec<_>, _>>()?;
         let inference = request.inference;
+        Ok(Self {
+            system,
+            messages: request
+                .messages
+                .iter()
+                .map(to_sdk)
+                .collect::<Result<Vec<_>, _>>()?,
+            inference: InferenceConfiguration::builder()
+                .max_tokens(inference.max_tokens)
+                .temperature(inference.temperature)
+                .set_top_p(inference.top_p)
+                .set_stop_sequences(
+                    (!inference.stop_sequences.is_empty())
+                        .then(|| inference.stop_sequences.clone()),
+                )
+                .build(),
+            // Bedrock requires the tool configuration whenever the history holds tool use,
+            // so it is always sent when there are tools.
+            tools: if tools.is_empty() {
+                None
+            } else {
+                Some(
+                    ToolConfiguration::builder()
+                        .set_tools(Some(tools))
+                        .build()
+                        .map_err(built)?,
+                )
+            },
+        })
+    }
+}
+
+fn usage(u: &TokenUsage) -> Usage {
+    Usage {
+        input_tokens: u.input_tokens().max(0) as u64,
+        output_tokens: u.output_tokens().max(0) as u64,
+        total_tokens: u.total_tokens().max(0) as u64,
+        cache_read_input_tokens: u.cache_read_input_tokens().unwrap_or(0).max(0) as u64,
+        cache_write_input_tokens: u.cache_write_input_tokens().unwrap_or(0).max(0) as u64,
+    }
+}
+
+fn context_window_exceeded() -> ModelError {
+    ModelError::ContextOverflow(ToolError::new(
+        ErrorCode::PayloadTooLarge,
+        "Amazon Bedrock stopped: the model's context window was exceeded",
+    ))
+}
+
+/// A content block of a streamed reply while its deltas arrive.
+enum Partial {
+    Text(String),
+    ToolUse {
+        id: String,
+        name: String,
+        input: String,
+    },
+}
+
+impl Model for Bedrock {
+    async fn converse(&self, request: &ModelRequest<'_>) -> Result<ModelReply, ModelError> {
+        let parts = Parts::new(request)?;
         let mut call = self
             .client()
             .await
             .converse()
-            .model_id(&inference.model_id)
-            .set_system(Some(system))
-            .set_messages(Some(messages))
-            .inference_config(
-                InferenceConfiguration::builder()
-                    .max_tokens(inference.max_tokens)
-                    .temperature(inference.temperature)
-                    .set_top_p(inference.top_p)
-                    .set_stop_sequences(
-                        (!inference.stop_sequences.is_empty())
-                            .then(|| inference.stop_sequences.clone()),
-                    )
-                    .build(),
-            );
-        // Bedrock requires the tool configuration whenever the history holds tool use, so it
-        // is always sent when there are tools.
-        if !tools.is_empty() {
-            call = call.tool_config(
-                ToolConfiguration::builder()
-                    .set_tools(Some(tools))
-                    .build()
-                    .map_err(built)?,
-            );
-        }
+            .model_id(&request.inference.model_id)
+            .set_system(Some(parts.system))
+            .set_messages(Some(parts.messages))
+            .inference_config(parts.inference)
+            .set_tool_config(parts.tools);
         if let Some(guardrail) = request.guardrail {
             call = call.guardrail_config(
                 GuardrailConfiguration::builder()
@@ -300,10 +378,7 @@ impl Model for Bedrock {
         }
         let out = call.send().await.map_err(|e| classify(&e))?;
         if *out.stop_reason() == SdkStop::ModelContextWindowExceeded {
-            return Err(ModelError::ContextOverflow(ToolError::new(
-                ErrorCode::PayloadTooLarge,
-                "Amazon Bedrock stopped: the model's context window was exceeded",
-            )));
+            return Err(context_window_exceeded());
         }
         let message = match out.output() {
             Some(ConverseOutput::Message(message)) => from_sdk(message),
@@ -314,17 +389,134 @@ impl Model for Bedrock {
                 )));
             }
         };
-        let usage = out.usage().map_or(Usage::default(), |u| Usage {
-            input_tokens: u.input_tokens().max(0) as u64,
-            output_tokens: u.output_tokens().max(0) as u64,
-            total_tokens: u.total_tokens().max(0) as u64,
-            cache_read_input_tokens: u.cache_read_input_tokens().unwrap_or(0).max(0) as u64,
-            cache_write_input_tokens: u.cache_write_input_tokens().unwrap_or(0).max(0) as u64,
-        });
         Ok(ModelReply {
             message,
             stop_reason: stop_reason(out.stop_reason()),
-            usage,
+            usage: out.usage().map_or(Usage::default(), usage),
+        })
+    }
+
+    /// ConverseStream: text deltas go to `on_text` as they arrive; a tool call's input is
+    /// assembled from its deltas and parsed when the block ends.
+    async fn converse_stream<'a>(
+        &'a self,
+        request: &'a ModelRequest<'a>,
+        on_text: OnText<'a>,
+    ) -> Result<ModelReply, ModelError> {
+        let parts = Parts::new(request)?;
+        let mut call = self
+            .client()
+            .await
+            .converse_stream()
+            .model_id(&request.inference.model_id)
+            .set_system(Some(parts.system))
+            .set_messages(Some(parts.messages))
+            .inference_config(parts.inference)
+            .set_tool_config(parts.tools);
+        if let Some(guardrail) = request.guardrail {
+            // Sync: the guardrail sees each chunk before the caller does.
+            call = call.guardrail_config(
+                GuardrailStreamConfiguration::builder()
+                    .guardrail_identifier(&guardrail.id)
+                    .guardrail_version(&guardrail.version)
+                    .trace(GuardrailTrace::Enabled)
+                    .stream_processing_mode(GuardrailStreamProcessingMode::Sync)
+                    .build(),
+            );
+        }
+        let mut out = call.send().await.map_err(|e| classify(&e))?;
+        let mut blocks: BTreeMap<i32, Partial> = BTreeMap::new();
+        let (mut stop, mut used) = (None, Usage::default());
+        while let Some(event) = out.stream.recv().await.map_err(|e| classify_stream(&e))? {
+            match event {
+                ConverseStreamOutput::ContentBlockStart(start) => {
+                    if let Some(ContentBlockStart::ToolUse(tool)) = start.start() {
+                        blocks.insert(
+                            start.content_block_index(),
+                            Partial::ToolUse {
+                                id: tool.tool_use_id().to_owned(),
+                                name: tool.name().to_owned(),
+                                input: String::new(),
+                            },
+                        );
+                    }
+                }
+                ConverseStreamOutput::ContentBlockDelta(delta) => {
+                    let index = delta.content_block_index();
+                    match delta.delta() {
+                        Some(ContentBlockDelta::Text(text)) => {
+                            match blocks
+                                .entry(index)
+                                .or_insert_with(|| Partial::Text(String::new()))
+                            {
+                                Partial::Text(so_far) => so_far.push_str(text),
+                                Partial::ToolUse { .. } => continue,
+                            }
+                            on_text(text);
+                        }
+                        Some(ContentBlockDelta::ToolUse(tool)) => {
+                            if let Some(Partial::ToolUse { input, .. }) = blocks.get_mut(&index) {
+                                input.push_str(tool.input());
+                            }
+                        }
+                        // Reasoning, citations, images: not part of what the agent keeps.
+                        _ => {}
+                    }
+                }
+                ConverseStreamOutput::MessageStop(end) => {
+                    stop = Some(end.stop_reason().clone());
+                }
+                ConverseStreamOutput::Metadata(meta) => {
+                    if let Some(u) = meta.usage() {
+                        used = usage(u);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(stop) = stop else {
+            return Err(ModelError::Retryable(ToolError::new(
+                ErrorCode::UpstreamError,
+                "Amazon Bedrock's stream ended before the message did",
+            )));
+        };
+        if stop == SdkStop::ModelContextWindowExceeded {
+            return Err(context_window_exceeded());
+        }
+        let stop_reason = stop_reason(&stop);
+        let mut content = Vec::with_capacity(blocks.len());
+        for block in blocks.into_values() {
+            content.push(match block {
+                Partial::Text(text) => Block::Text { text },
+                Partial::ToolUse { id, name, input } => {
+                    let input = if input.trim().is_empty() {
+                        Ok(Value::Object(serde_json::Map::new()))
+                    } else {
+                        serde_json::from_str(&input)
+                    };
+                    match input {
+                        Ok(input) => Block::ToolUse { id, name, input },
+                        // A call cut off by max_tokens is dropped by the loop anyway.
+                        Err(_) if stop_reason != StopReason::ToolUse => continue,
+                        Err(_) => {
+                            return Err(ModelError::Fatal(ToolError::new(
+                                ErrorCode::UpstreamError,
+                                format!(
+                                    "Amazon Bedrock streamed an input for {name} that is not JSON"
+                                ),
+                            )));
+                        }
+                    }
+                }
+            });
+        }
+        Ok(ModelReply {
+            message: Message {
+                role: Role::Assistant,
+                content,
+            },
+            stop_reason,
+            usage: used,
         })
     }
 }

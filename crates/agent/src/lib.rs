@@ -35,15 +35,19 @@ pub mod conversation;
 pub mod model;
 pub mod sessions;
 pub mod tools;
+pub mod web;
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::{Duration, Instant},
+};
 
 use common::{
     AppConfig, Deadline, ErrorCode, Handler, Invocation, Settings, ToolError,
     retry::{Backoff, random_u64},
     telemetry::Metrics,
 };
-use futures_util::future::join_all;
+use futures_util::future::{Either, join_all};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::Instrument;
@@ -56,6 +60,7 @@ use crate::{
     model::{Guardrail, Inference, Model, ModelError, ModelReply, ModelRequest, StopReason, Usage},
     sessions::{Saved, SessionStore},
     tools::{Invoker, Registry, error_text, result_text, tool_timeout},
+    web::Emitter,
 };
 
 /// Longest prompt, in characters.
@@ -302,13 +307,16 @@ struct Turn {
 
 impl<M: Model, I: Invoker> Agent<M, I> {
     /// One model call with retries and context trimming. Trimming shortens `history` itself,
-    /// so what is stored afterwards is what fits.
+    /// so what is stored afterwards is what fits. With `emit`, the reply is streamed and its
+    /// text forwarded as it arrives; a failure after some text went out is not retried (the
+    /// caller has seen part of an answer a retry would repeat) but reported.
     async fn converse(
         &self,
         history: &mut Vec<Message>,
         registry: &Registry,
         limits: &Limits,
         deadline: &Deadline,
+        emit: Option<&Emitter>,
     ) -> Result<ModelReply, ToolError> {
         let (mut retry, mut trims) = (0, 0);
         loop {
@@ -329,7 +337,18 @@ impl<M: Model, I: Invoker> Agent<M, I> {
                 guardrail: limits.guardrail.as_ref(),
                 cache_prompt: limits.cache_prompt,
             };
-            let error = match tokio::time::timeout(budget, self.model.converse(&request)).await {
+            let forwarded = AtomicBool::new(false);
+            let on_text = |delta: &str| {
+                if let Some(emit) = emit.filter(|_| !delta.is_empty()) {
+                    forwarded.store(true, Ordering::Relaxed);
+                    emit.text(delta);
+                }
+            };
+            let call = match emit {
+                Some(_) => Either::Left(self.model.converse_stream(&request, &on_text)),
+                None => Either::Right(self.model.converse(&request)),
+            };
+            let error = match tokio::time::timeout(budget, call).await {
                 Err(_) => {
                     return Err(ToolError::new(
                         ErrorCode::UpstreamTimeout,
@@ -337,6 +356,9 @@ impl<M: Model, I: Invoker> Agent<M, I> {
                     ));
                 }
                 Ok(Ok(reply)) => return Ok(reply),
+                Ok(Err(error)) if forwarded.load(Ordering::Relaxed) => {
+                    return Err(error.error().clone());
+                }
                 Ok(Err(error)) => error,
             };
             match error {
@@ -380,6 +402,7 @@ impl<M: Model, I: Invoker> Agent<M, I> {
         name: String,
         input: &Value,
         timeout: Duration,
+        emit: Option<&Emitter>,
     ) -> (Block, ToolCall) {
         let started = Instant::now();
         let outcome = match registry.function(&name) {
@@ -423,14 +446,15 @@ impl<M: Model, I: Invoker> Agent<M, I> {
             .count("ToolCalls", 1)
             .milliseconds("ToolDuration", duration)
             .emit();
-        (
-            Block::ToolResult { id, error, content },
-            ToolCall {
-                name,
-                status: if error { "error" } else { "success" },
-                duration_ms: duration.as_millis() as u64,
-            },
-        )
+        let call = ToolCall {
+            name,
+            status: if error { "error" } else { "success" },
+            duration_ms: duration.as_millis() as u64,
+        };
+        if let Some(emit) = emit {
+            emit.tool(&call);
+        }
+        (Block::ToolResult { id, error, content }, call)
     }
 
     /// The loop over `history` (a valid window ending with the question).
@@ -440,6 +464,7 @@ impl<M: Model, I: Invoker> Agent<M, I> {
         registry: &Registry,
         limits: &Limits,
         deadline: &Deadline,
+        emit: Option<&Emitter>,
     ) -> Result<Turn, ToolError> {
         let mut turn = Turn {
             response: String::new(),
@@ -462,7 +487,7 @@ impl<M: Model, I: Invoker> Agent<M, I> {
             turn.cycles += 1;
             let span = tracing::info_span!("cycle", n = turn.cycles);
             let reply = self
-                .converse(history, registry, limits, deadline)
+                .converse(history, registry, limits, deadline, emit)
                 .instrument(span.clone())
                 .await?;
             turn.usage += reply.usage;
@@ -501,7 +526,7 @@ impl<M: Model, I: Invoker> Agent<M, I> {
             let timeout = tool_timeout(limits.tool_timeout, deadline);
             let calls = uses.iter().map(|(id, name, input)| {
                 let span = tracing::info_span!("tool", name = %name, id = %id);
-                self.call_tool(registry, id.clone(), name.clone(), input, timeout)
+                self.call_tool(registry, id.clone(), name.clone(), input, timeout, emit)
                     .instrument(span)
             });
             let results = join_all(calls).instrument(span).await;
@@ -568,6 +593,19 @@ impl<M: Model, I: Invoker> Handler for Agent<M, I> {
         input: AgentInput,
         invocation: &Invocation,
     ) -> Result<AgentOutput, ToolError> {
+        self.answer(input, invocation, None).await
+    }
+}
+
+impl<M: Model, I: Invoker> Agent<M, I> {
+    /// Answers one question; with `emit`, the model's text and each finished tool call are
+    /// also sent to it as they happen (the streamed Function URL answer, [`web`]).
+    pub async fn answer(
+        &self,
+        input: AgentInput,
+        invocation: &Invocation,
+        emit: Option<&Emitter>,
+    ) -> Result<AgentOutput, ToolError> {
         let started = Instant::now();
         input.check()?;
         let settings = self.config.settings().await?;
@@ -594,7 +632,7 @@ impl<M: Model, I: Invoker> Handler for Agent<M, I> {
         let mut window = history.split_off(start);
         let turn_offset = turn_start.saturating_sub(start);
         let turn = self
-            .run(&mut window, &registry, &limits, &invocation.deadline)
+            .run(&mut window, &registry, &limits, &invocation.deadline, emit)
             .await;
         let metrics = Metrics::new("DevOpsAgent").dimension("Function", "agent");
         let turn = match turn {

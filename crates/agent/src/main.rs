@@ -2,12 +2,19 @@
 //! (Bedrock, Lambda, DynamoDB) are built on the first request that needs them, so nothing
 //! slow happens before the first poll.
 
-use agent::{Agent, bedrock::Bedrock, tools::LambdaInvoker};
+use agent::{Agent, bedrock::Bedrock, tools::LambdaInvoker, web};
 use common::AppConfig;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     common::telemetry::init();
     let config = AppConfig::from_env()?;
-    common::serve(Agent::new(Bedrock::new(), LambdaInvoker::new(), config)).await
+    // A streamed answer outlives the call that starts it (its body is sent afterwards), so
+    // the agent lives as long as the process, as it would anyway.
+    let agent: &'static _ = Box::leak(Box::new(Agent::new(
+        Bedrock::new(),
+        LambdaInvoker::new(),
+        config,
+    )));
+    common::run(|event| web::answer_event(agent, event)).await
 }

@@ -167,11 +167,28 @@ pub fn is_context_overflow(message: &str) -> bool {
     .any(|p| m.contains(p))
 }
 
+/// Receives the reply's text piece by piece while the model generates it.
+pub type OnText<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
 /// A model provider.
 pub trait Model: Send + Sync {
-    /// Sends one request.
+    /// Sends one request and waits for the whole reply.
     fn converse(
         &self,
         request: &ModelRequest<'_>,
     ) -> impl Future<Output = Result<ModelReply, ModelError>> + Send;
+
+    /// Sends one request and hands the reply's text to `on_text` as it arrives; returns the
+    /// same reply as [`Model::converse`]. A provider without streaming answers in one piece.
+    fn converse_stream<'a>(
+        &'a self,
+        request: &'a ModelRequest<'a>,
+        on_text: OnText<'a>,
+    ) -> impl Future<Output = Result<ModelReply, ModelError>> + Send + 'a {
+        async move {
+            let reply = self.converse(request).await?;
+            on_text(&reply.message.text());
+            Ok(reply)
+        }
+    }
 }

@@ -191,6 +191,14 @@ async fn run<H: Handler>(
     }
 }
 
+/// Decodes an event into a handler's input the way [`dispatch`] does (shape detection, body
+/// decoding, strict deserialisation), for a function that answers some events itself (the
+/// agent's streamed Function URL answers).
+pub fn decode_event<I: DeserializeOwned>(event: Value) -> (Shape, Result<I, ToolError>) {
+    let (shape, arguments) = classify(event);
+    (shape, arguments.and_then(decode))
+}
+
 /// Tells the shape apart and extracts where the arguments are.
 fn classify(event: Value) -> (Shape, Result<Arguments, ToolError>) {
     let Value::Object(mut event) = event else {
@@ -209,13 +217,17 @@ fn classify(event: Value) -> (Shape, Result<Arguments, ToolError>) {
     if !event.contains_key("requestContext") {
         return (Shape::Direct, Ok(Arguments::Json(Value::Object(event))));
     }
-    if event.contains_key("httpMethod") {
+    // `rawPath` only exists in payload format 2.0; it is checked first because cargo-lambda's
+    // Function URL emulation sends a union of both formats, with `"httpMethod": "GET"` on a
+    // POST.
+    let v2 = event.contains_key("rawPath");
+    if event.contains_key("httpMethod") && !v2 {
         let method = string_field(&event, "httpMethod")
             .unwrap_or_default()
             .to_ascii_uppercase();
         let args = http_arguments(&method, &mut event, rest_query_string);
         (Shape::ApiGatewayRest, args)
-    } else if event.contains_key("routeKey") || event.contains_key("rawPath") {
+    } else if v2 || event.contains_key("routeKey") {
         let method = event
             .get("requestContext")
             .and_then(|c| c.get("http"))

@@ -56,20 +56,46 @@ pub use deadline::Deadline;
 pub use error::{ErrorCode, ToolError};
 pub use event::{Handler, Invocation, Shape};
 
+use std::{convert::Infallible, future::Future, pin::Pin};
+
+use futures_util::Stream;
 use lambda_runtime::{
-    LambdaEvent, LambdaInvocation, Runtime, layers::TracingLayer, service_fn, tower,
+    FunctionResponse, LambdaEvent, LambdaInvocation, Runtime, layers::TracingLayer, service_fn,
+    tower,
 };
-use serde_json::Value;
+use serde_json::{Value, value::RawValue};
 
 /// Runs `handler` on the Lambda Runtime API until the sandbox is shut down: every event goes
 /// through [`event::dispatch`], so the function always answers with its result or an error
 /// envelope, never with a Lambda function error.
 pub async fn serve<H: Handler>(handler: H) -> Result<(), lambda_runtime::Error> {
     let handler = &handler;
-    let service = service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<_, lambda_runtime::Error>(
+    run(move |event: LambdaEvent<Value>| async move {
+        FunctionResponse::BufferedResponse(
             event::dispatch(handler, event.payload, &event.context).await,
         )
+    })
+    .await
+}
+
+/// A response body sent while it is produced (Lambda response streaming): text chunks.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<String, Infallible>> + Send>>;
+
+/// One event's answer: a JSON document, or (for a Function URL in `RESPONSE_STREAM` mode) a
+/// status, headers and a body that is streamed as it is produced.
+pub type Answer = FunctionResponse<Box<RawValue>, ByteStream>;
+
+/// Runs `answer` on the Lambda Runtime API, with the same tracing and not-JSON guard as
+/// [`serve`], for a function that streams some of its answers (the agent). A handler that
+/// only buffers uses [`serve`].
+pub async fn run<F, Fut>(answer: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(LambdaEvent<Value>) -> Fut,
+    Fut: Future<Output = Answer> + Send,
+{
+    let service = service_fn(move |event: LambdaEvent<Value>| {
+        let answered = answer(event);
+        async move { Ok::<_, lambda_runtime::Error>(answered.await) }
     });
     Runtime::new(service)
         .layer(TracingLayer::new())

@@ -1,0 +1,403 @@
+//! The agent's streamed answers through its Function URL, end to end: `cargo lambda watch`
+//! serves the Function URL and runs the real agent binary (lambda_runtime's streaming
+//! response: prelude, chunks), the agent's real Bedrock client reads ConverseStream's
+//! event-stream frames from the Converse double, tools run as real Lambdas behind the Invoke
+//! API, and sessions live in moto's DynamoDB. The assertions are on the exact SSE sequence a
+//! browser receives.
+
+use std::time::{Duration, Instant};
+
+use agent::{Agent, bedrock::Bedrock, tools::LambdaInvoker, web};
+use aws_sdk_bedrockruntime::config::retry::RetryConfig;
+use common::AppConfig;
+use futures_util::StreamExt;
+use integration_tests::{
+    bedrock::{ConverseDouble, Pace, error, stream_error, text, tool_uses},
+    moto::Moto,
+    process::free_port,
+    prometheus::{Prometheus, dataset},
+    watch::CargoLambdaWatch,
+};
+use serde_json::{Value, json};
+
+const MODEL: &str = "anthropic.claude-3-5-sonnet-20241022-v2:0";
+const TABLE: &str = "agent-sessions";
+
+struct Stack {
+    _prometheus: Prometheus,
+    _moto: Moto,
+    converse: ConverseDouble,
+    watch: CargoLambdaWatch,
+    http: reqwest::Client,
+}
+
+async fn stack() -> Stack {
+    let prometheus = Prometheus::start().await.unwrap();
+    let moto = Moto::start().await.unwrap();
+    moto.create_sessions_table(TABLE).await.unwrap();
+    let converse = ConverseDouble::start().await.unwrap();
+    let port = free_port().unwrap();
+    let mut env = moto.env();
+    env.extend(
+        [
+            ("PROMETHEUS_URL", prometheus.url().to_owned()),
+            ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", converse.url()),
+            (
+                "AWS_ENDPOINT_URL_LAMBDA",
+                format!("http://127.0.0.1:{port}"),
+            ),
+            ("MODEL_ID", MODEL.to_owned()),
+            ("AGENT_SESSIONS_TABLE", TABLE.to_owned()),
+            // cargo-lambda starts a function on its first invocation, which can take seconds.
+            ("AGENT_TOOL_TIMEOUT_SECONDS", "120".to_owned()),
+            ("AWS_LAMBDA_LOG_LEVEL", "warn".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    let watch = CargoLambdaWatch::start_on(port, &env).await.unwrap();
+    Stack {
+        _prometheus: prometheus,
+        _moto: moto,
+        converse,
+        watch,
+        http: integration_tests::http_client(),
+    }
+}
+
+/// One received event: its name and JSON data.
+type Event = (String, Value);
+
+/// Splits an SSE body into events (every event here carries one `data:` line).
+fn events(body: &str) -> Vec<Event> {
+    body.split("\n\n")
+        .filter(|frame| !frame.trim().is_empty())
+        .map(|frame| {
+            let mut name = String::new();
+            let mut data = Value::Null;
+            for line in frame.lines() {
+                if let Some(n) = line.strip_prefix("event: ") {
+                    name = n.to_owned();
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data = serde_json::from_str(d).unwrap_or_else(|e| panic!("{e}: {d}"));
+                }
+            }
+            (name, data)
+        })
+        .collect()
+}
+
+fn texts(words: &[&str]) -> Vec<Event> {
+    words
+        .iter()
+        .map(|w| ("text".to_owned(), json!({"delta": w})))
+        .collect()
+}
+
+impl Stack {
+    fn url(&self) -> String {
+        format!("{}/lambda-url/agent/", self.watch.url())
+    }
+
+    /// POSTs `body` asking for a stream; returns the status, content type and events.
+    async fn stream(&self, body: Value) -> (u16, String, Vec<Event>) {
+        let response = self
+            .http
+            .post(self.url())
+            .header("accept", "text/event-stream")
+            .json(&body)
+            .timeout(Duration::from_secs(180))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response.text().await.unwrap();
+        (status, content_type, events(&body))
+    }
+
+    /// Splits off the last event, which must be `done`, and checks the fields that do not
+    /// vary; returns the events before it and the output object.
+    fn done(mut events: Vec<Event>) -> (Vec<Event>, Value) {
+        let (name, output) = events.pop().expect("at least one event");
+        assert_eq!(name, "done", "{output}");
+        assert_eq!(output["model_id"], MODEL);
+        assert!(output["latency_ms"].is_u64(), "{output}");
+        (events, output)
+    }
+}
+
+#[tokio::test]
+async fn a_streamed_answer_arrives_word_by_word_then_done() {
+    let s = stack().await;
+    s.converse
+        .script([text("All 3 scrape targets are up.", "end_turn")]);
+    let (status, content_type, events) = s
+        .stream(json!({"prompt": "Are my scrape targets up?"}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "text/event-stream; charset=utf-8");
+    let (before, output) = Stack::done(events);
+    assert_eq!(
+        before,
+        texts(&["All ", "3 ", "scrape ", "targets ", "are ", "up."])
+    );
+    assert_eq!(output["response"], "All 3 scrape targets are up.");
+    assert_eq!(
+        (output["stop_reason"].as_str(), output["cycles"].as_u64()),
+        (Some("end_turn"), Some(1))
+    );
+    assert_eq!(output["usage"]["input_tokens"], 100, "{output}");
+    assert_eq!(output["session_id"].as_str().map(str::len), Some(32));
+}
+
+#[tokio::test]
+async fn a_tool_call_mid_stream_is_an_event_between_the_texts() {
+    let s = stack().await;
+    let t = dataset::T0 + 60;
+    s.converse.script([
+        tool_uses(
+            Some("Checking the targets."),
+            &[(
+                "tu-1",
+                "prometheus_query",
+                json!({"query": "sum(up)", "time": t}),
+            )],
+        ),
+        text("2 of 3 targets are up.", "end_turn"),
+    ]);
+    let (status, _, events) = s
+        .stream(json!({"prompt": "How many targets are up?"}))
+        .await;
+    assert_eq!(status, 200);
+    let (mut before, output) = Stack::done(events);
+    // The tool's duration varies; everything else is exact.
+    let tool = before.remove(3);
+    assert_eq!(tool.0, "tool");
+    assert_eq!(
+        (tool.1["name"].as_str(), tool.1["status"].as_str()),
+        (Some("prometheus_query"), Some("success")),
+        "{}",
+        tool.1
+    );
+    assert!(tool.1["duration_ms"].is_u64());
+    let mut expected = texts(&["Checking ", "the ", "targets."]);
+    expected.extend(texts(&["2 ", "of ", "3 ", "targets ", "are ", "up."]));
+    assert_eq!(before, expected);
+    assert_eq!(output["cycles"], 2);
+    assert_eq!(
+        output["tool_calls"][0]["duration_ms"],
+        tool.1["duration_ms"]
+    );
+    // The tool input was assembled from its streamed halves and reached the real tool: its
+    // result went back to the model.
+    let requests = s.converse.take_requests();
+    assert_eq!(requests.len(), 2);
+    let last = requests[1].1["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap();
+    let result = &last["content"][0]["toolResult"];
+    assert_eq!(result["status"], "success", "{result}");
+    assert!(
+        result["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("\"value\""),
+        "{result}"
+    );
+    assert_eq!(
+        requests[0].1["messages"][0]["content"][0]["text"],
+        "How many targets are up?"
+    );
+}
+
+#[tokio::test]
+async fn a_model_stream_error_after_text_ends_with_an_error_event_and_no_retry() {
+    let s = stack().await;
+    s.converse.script([
+        stream_error("The cluster is", "The model stream was interrupted."),
+        // Must not be used: the caller already saw part of the first answer.
+        text("A second, repeated answer.", "end_turn"),
+    ]);
+    let (status, _, mut events) = s.stream(json!({"prompt": "Is prod healthy?"})).await;
+    assert_eq!(status, 200);
+    let (name, envelope) = events.pop().unwrap();
+    assert_eq!(name, "error", "{envelope}");
+    assert_eq!(events, texts(&["The ", "cluster ", "is"]));
+    assert_eq!(envelope["error"]["code"], "UPSTREAM_ERROR");
+    assert_eq!(envelope["error"]["retryable"], true);
+    let message = envelope["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("ModelStreamErrorException")
+            && message.contains("The model stream was interrupted."),
+        "{message}"
+    );
+    assert!(envelope["error"]["request_id"].is_string());
+    assert_eq!(s.converse.left(), 1, "the failed answer was retried");
+}
+
+#[tokio::test]
+async fn throttling_before_the_stream_starts_is_retried_unseen() {
+    let s = stack().await;
+    s.converse.script([
+        error(
+            429,
+            "ThrottlingException",
+            "Too many requests, please wait.",
+        ),
+        text("Recovered answer.", "end_turn"),
+    ]);
+    let (status, _, events) = s.stream(json!({"prompt": "Anything wrong?"})).await;
+    assert_eq!(status, 200);
+    let (before, output) = Stack::done(events);
+    assert_eq!(before, texts(&["Recovered ", "answer."]));
+    assert_eq!(output["cycles"], 1);
+    assert_eq!(s.converse.take_requests().len(), 2);
+
+    // Throttled on every attempt: one error event, nothing else.
+    s.converse.script((0..=agent::MODEL_RETRY.retries).map(|_| {
+        error(
+            429,
+            "ThrottlingException",
+            "Too many requests, please wait.",
+        )
+    }));
+    let (_, _, events) = s.stream(json!({"prompt": "Anything wrong?"})).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].0, "error");
+    assert_eq!(events[0].1["error"]["code"], "THROTTLED");
+    assert_eq!(events[0].1["error"]["retryable"], true);
+}
+
+#[tokio::test]
+async fn the_function_url_serves_the_page_json_and_named_errors() {
+    let s = stack().await;
+    let page = s.http.get(s.url()).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        page.headers()["content-type"].to_str().unwrap(),
+        "text/html; charset=utf-8"
+    );
+    assert_eq!(page.text().await.unwrap(), web::PAGE);
+
+    // Without `Accept: text/event-stream`: the output object as JSON.
+    s.converse.script([text("Plain answer.", "end_turn")]);
+    let plain = s
+        .http
+        .post(s.url())
+        .json(&json!({"prompt": "Plain please", "session_id": "ops-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200);
+    assert_eq!(
+        plain.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    let out: Value = plain.json().await.unwrap();
+    assert_eq!(
+        (out["response"].as_str(), out["session_id"].as_str()),
+        (Some("Plain answer."), Some("ops-1"))
+    );
+
+    // Bad input: the envelope with its status, or as the only event of a stream.
+    let bad = s
+        .http
+        .post(s.url())
+        .json(&json!({"prompt": "", "verbose": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let envelope: Value = bad.json().await.unwrap();
+    assert_eq!(envelope["error"]["code"], "INVALID_INPUT");
+    assert!(
+        envelope["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("verbose"),
+        "{envelope}"
+    );
+    let (status, _, events) = s.stream(json!({"prompt": "x".repeat(10_001)})).await;
+    assert_eq!(status, 200);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].1["error"]["code"], "INVALID_INPUT");
+    assert!(
+        events[0].1["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("10000"),
+        "{events:?}"
+    );
+
+    let missing = s
+        .http
+        .get(format!("{}favicon.ico", s.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let envelope: Value = missing.json().await.unwrap();
+    assert_eq!(envelope["error"]["code"], "NOT_FOUND");
+    assert!(
+        s.converse.take_requests().len() == 1,
+        "bad input reached the model"
+    );
+}
+
+/// A client that goes away stops the work: dropping the response body drops the model call
+/// in flight, and the model's stream is abandoned instead of read to its end.
+#[tokio::test]
+async fn a_client_that_disconnects_stops_the_model_call() {
+    let converse = ConverseDouble::start().await.unwrap();
+    converse.pace(Pace {
+        first: Duration::ZERO,
+        per_delta: Duration::from_millis(100),
+    });
+    let words = vec!["word"; 200].join(" ");
+    converse.script([text(&words, "end_turn")]);
+    let sdk = Moto::sdk_config_for(&converse.url()).await;
+    let bedrock = aws_sdk_bedrockruntime::Client::from_conf(
+        aws_sdk_bedrockruntime::config::Builder::from(&sdk)
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    );
+    let config = AppConfig::fixed([("model/id".to_owned(), MODEL.to_owned())].into());
+    let agent: &'static _ = Box::leak(Box::new(Agent::new(
+        Bedrock::with_client(bedrock),
+        LambdaInvoker::with_client(aws_sdk_lambda::Client::new(&sdk)),
+        config,
+    )));
+    let event = json!({
+        "version": "2.0", "rawPath": "/", "rawQueryString": "",
+        "headers": {"accept": "text/event-stream", "content-type": "application/json"},
+        "requestContext": {"domainName": "abc.lambda-url.us-east-1.on.aws",
+                           "http": {"method": "POST", "path": "/"}},
+        "body": "{\"prompt\": \"Tell me a long story\"}", "isBase64Encoded": false
+    });
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = "disconnect-1".to_owned();
+    context.deadline = (std::time::SystemTime::now() + Duration::from_secs(60))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut response = web::function_url(agent, event, &context).await;
+    let first = response.stream.next().await.unwrap().unwrap();
+    assert!(first.starts_with("event: text\n"), "{first}");
+    assert_eq!(converse.abandoned_streams(), 0);
+    drop(response);
+    let waited = Instant::now();
+    while converse.abandoned_streams() == 0 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "the model's stream was still being read after the client left"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
