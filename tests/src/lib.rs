@@ -27,6 +27,7 @@
 //! `target/stack-venv` (or `$TEST_STACK_VENV`).
 
 pub mod bedrock;
+pub mod browser;
 pub mod eks;
 pub mod lambda;
 pub mod moto;

@@ -401,3 +401,159 @@ async fn a_client_that_disconnects_stops_the_model_call() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The chat page in headless Chromium against the agent under `cargo lambda watch`: a
+/// question, its streamed answer and tool line, and a follow-up in the same session. The
+/// screenshot is kept at `target/artifacts/chat-page.png`.
+#[tokio::test]
+async fn the_chat_page_streams_an_answer_and_keeps_the_session() {
+    let s = stack().await;
+    // A model's pace, so that the page has something to show while the answer streams.
+    s.converse.pace(Pace {
+        first: Duration::from_millis(200),
+        per_delta: Duration::from_millis(40),
+    });
+    let t = dataset::T0 + 60;
+    s.converse.script([
+        tool_uses(
+            Some("Checking the scrape targets."),
+            &[(
+                "tu-1",
+                "prometheus_query",
+                json!({"query": "sum(up)", "time": t}),
+            )],
+        ),
+        text(
+            "2 of 3 targets are up; db-1 is down since 00:30.",
+            "end_turn",
+        ),
+        text(
+            "Check the db-1 exporter first: its scrape has failed since 00:30.",
+            "end_turn",
+        ),
+    ]);
+    let browser = integration_tests::browser::Browser::start().await.unwrap();
+    browser.goto(&s.url()).await.unwrap();
+    // Counts how often the answer's text changes before the turn ends: more than once means
+    // the page showed it while it streamed.
+    browser
+        .run(
+            "window.answerUpdates = 0; new MutationObserver(() => window.answerUpdates++)
+               .observe(document.getElementById('transcript'),
+                        {subtree: true, childList: true, characterData: true});",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    let turn_done = |n: usize| {
+        format!(
+            "return document.body.dataset.state === 'idle' && document.querySelectorAll('.turn .stats, .turn .error').length === {n};"
+        )
+    };
+    browser
+        .type_into("#prompt", "Which scrape targets are down?")
+        .await
+        .unwrap();
+    browser.click("#send").await.unwrap();
+    browser
+        .wait_until("the first answer", &turn_done(1), Duration::from_secs(120))
+        .await
+        .unwrap();
+    let first = browser
+        .run(
+            "const t = document.querySelector('.turn');
+             return {order: [...t.querySelector('.reply').children].map(e => e.className),
+                     answer: [...t.querySelectorAll('.answer')].map(e => e.textContent),
+                     tools: [...t.querySelectorAll('.tool')].map(e => e.textContent),
+                     errors: [...document.querySelectorAll('.error')].map(e => e.textContent),
+                     session: document.getElementById('session').textContent,
+                     updates: window.answerUpdates};",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first["errors"], json!([]), "{first}");
+    // Both cycles' text, with the tool call between them where it happened.
+    assert_eq!(
+        first["order"],
+        json!(["answer", "tool", "answer", "stats"]),
+        "{first}"
+    );
+    assert_eq!(
+        first["answer"],
+        json!([
+            "Checking the scrape targets.",
+            "2 of 3 targets are up; db-1 is down since 00:30."
+        ]),
+        "{first}"
+    );
+    let tools = first["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), 1, "{first}");
+    let tool = tools[0].as_str().unwrap();
+    assert!(
+        tool.starts_with("⚙ prometheus_query · success · ") && tool.ends_with(" ms"),
+        "{tool}"
+    );
+    assert!(first["updates"].as_u64().unwrap() > 10, "{first}");
+    let session = first["session"].as_str().unwrap().to_owned();
+    assert!(
+        session.starts_with("session ") && session.len() == 8 + 32,
+        "{session}"
+    );
+
+    browser
+        .type_into("#prompt", "What should I check first?")
+        .await
+        .unwrap();
+    browser.click("#send").await.unwrap();
+    browser
+        .wait_until(
+            "the follow-up answer",
+            &turn_done(2),
+            Duration::from_secs(120),
+        )
+        .await
+        .unwrap();
+    let second = browser
+        .run(
+            "const t = document.querySelectorAll('.turn')[1];
+             return {answer: t.querySelector('.answer').textContent,
+                     session: document.getElementById('session').textContent};",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        second["answer"],
+        "Check the db-1 exporter first: its scrape has failed since 00:30."
+    );
+    assert_eq!(second["session"], session.as_str(), "the session changed");
+    // The follow-up reached the model with the first exchange before it: the page sent the
+    // session id and the agent loaded the history from DynamoDB.
+    let requests = s.converse.take_requests();
+    assert_eq!(requests.len(), 3);
+    let history = requests[2].1["messages"].as_array().unwrap();
+    let texts: Vec<&str> = history
+        .iter()
+        .flat_map(|m| m["content"].as_array().unwrap())
+        .filter_map(|b| b["text"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "Which scrape targets are down?",
+            "Checking the scrape targets.",
+            "2 of 3 targets are up; db-1 is down since 00:30.",
+            "What should I check first?"
+        ]
+    );
+    browser
+        .screenshot(
+            &integration_tests::workspace_root()
+                .join("target")
+                .join("artifacts")
+                .join("chat-page.png"),
+        )
+        .await
+        .unwrap();
+}
