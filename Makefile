@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md), plus the measurement scripts.
-.PHONY: dev test coldstart measure-prometheus measure-eks measure-web-search measure-agent
+.PHONY: dev test coldstart measure-prometheus measure-eks measure-web-search measure-agent measure-stream
 
 # Local stack + functions under `cargo lambda watch` + invoke of every sample event.
 dev:
@@ -28,3 +28,7 @@ measure-web-search:
 # agent: cold start, warm latency and RSS with an instant model, cost per loop cycle, zip.
 measure-agent:
 	bash scripts/measure-agent.sh
+
+# agent: time to the first streamed text vs the full answer, at a model's pace (Function URL).
+measure-stream:
+	bash scripts/measure-stream.sh

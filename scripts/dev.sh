@@ -62,13 +62,20 @@ for fn_dir in events/*/; do
     # lambda_runtime cannot parse that and exits. So AgentCore events are sent here without
     # theirs (the integration tests send it through their own Runtime API).
     echo "-- $fn <- $event"
-    invoke "$fn" "$event"
+    case "$event" in
+      # The agent's Function URL page and SSE stream are not JSON: show how they begin.
+      *function-url-page.json|*function-url-stream.json)
+        out="$(cargo lambda invoke "$fn" --invoke-address 127.0.0.1 --invoke-port "$port" --data-file "$event" --output-format text)"
+        printf '%s\n… (%s bytes)' "${out:0:300}" "${#out}" ;;
+      *) invoke "$fn" "$event" ;;
+    esac
     echo
   done
 done
 
 if [ -t 0 ] && [ -z "${CI:-}" ]; then
   echo "== running; invoke with: cargo lambda invoke echo --invoke-address 127.0.0.1 --invoke-port $port --data-file events/echo/direct.json"
+  echo "== the agent's chat page: http://127.0.0.1:$port/lambda-url/agent/ (its model is the local stand-in)"
   echo "== function logs: $run_dir/watch.log. Ctrl-C to stop."
   wait "$watch_pid"
 fi

@@ -151,7 +151,8 @@ impl ConverseDouble {
         *self.shared.fallback.lock().unwrap() = Some(step);
     }
 
-    /// Paces streamed replies (default: as fast as possible).
+    /// Paces streamed replies (default: as fast as possible); a buffered reply then arrives
+    /// when its stream would have ended.
     pub fn pace(&self, pace: Pace) {
         *self.shared.pace.lock().unwrap() = pace;
     }
@@ -194,7 +195,19 @@ async fn converse(
     Json(body): Json<Value>,
 ) -> Response {
     match next_step(&shared, model, body) {
-        Some(Step::Reply(body)) => (StatusCode::OK, Json(body)).into_response(),
+        Some(Step::Reply(body)) => {
+            // Paced, a buffered reply takes as long as the whole stream would.
+            let pace = *shared.pace.lock().unwrap();
+            let deltas = reply_frames(&body)
+                .iter()
+                .filter(|(pause, _)| *pause)
+                .count();
+            let wait = pace.first + pace.per_delta * deltas as u32;
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            (StatusCode::OK, Json(body)).into_response()
+        }
         Some(Step::StreamError(..)) => error_response(
             500,
             "InternalServerException",

@@ -702,6 +702,43 @@ async fn the_agent_binary_answers_every_entry_shape() {
         let body: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
         assert_eq!(body["response"], "Answer.", "{event}");
     }
+    // The Function URL's streamed answer and its chat page.
+    s.converse
+        .script([text("Two node groups are at their maximum.", "end_turn")]);
+    let streamed = f
+        .invoke(&sample_event(name, "function-url-stream.json"))
+        .await
+        .unwrap()
+        .response();
+    assert_eq!(
+        (
+            streamed["streamed"].as_bool(),
+            streamed["statusCode"].as_u64(),
+            streamed["headers"]["content-type"].as_str()
+        ),
+        (
+            Some(true),
+            Some(200),
+            Some("text/event-stream; charset=utf-8")
+        ),
+        "{streamed}"
+    );
+    let body = streamed["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("event: text\ndata: {\"delta\":\"Two \"}\n\n")
+            && body.contains("event: done\ndata: {\"session_id\":\"ops-review-1\""),
+        "{body}"
+    );
+    let page = f
+        .invoke(&sample_event(name, "function-url-page.json"))
+        .await
+        .unwrap()
+        .response();
+    assert_eq!(
+        page["headers"]["content-type"], "text/html; charset=utf-8",
+        "{page}"
+    );
+    assert_eq!(page["body"], agent::web::PAGE);
     s.converse.script([text("Answer.", "end_turn")]);
     let ac = f.invoke_agentcore_sample(name).await.unwrap().response();
     assert_eq!(ac["stop_reason"], "end_turn", "{ac}");
