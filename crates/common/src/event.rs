@@ -514,3 +514,45 @@ fn envelope_json(error: &ToolError, request_id: &str) -> Box<RawValue> {
             .unwrap_or_default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Question {
+        prompt: String,
+    }
+
+    /// cargo-lambda's Function URL emulation sends a union of payload formats 1.0 and 2.0,
+    /// with `"httpMethod": "GET"` on a POST; `rawPath` decides.
+    #[test]
+    fn a_v2_event_with_a_stray_http_method_is_read_as_v2() {
+        let event = json!({
+            "version": "2.0", "rawPath": "/", "rawQueryString": null, "httpMethod": "GET",
+            "routeKey": "$default", "headers": {"content-type": "application/json"},
+            "requestContext": {"domainName": "localhost", "http": {"method": "POST", "path": "/"}},
+            "body": "{\"prompt\": \"up?\"}", "isBase64Encoded": false
+        });
+        let (shape, input) = decode_event::<Question>(event);
+        assert_eq!(shape, Shape::HttpApi);
+        assert_eq!(
+            input.unwrap(),
+            Question {
+                prompt: "up?".to_owned()
+            }
+        );
+        // A REST (v1) event still reads its own method.
+        let rest = json!({"httpMethod": "POST", "path": "/", "resource": "/",
+                          "requestContext": {}, "body": "{\"prompt\": \"v1\"}"});
+        let (shape, input) = decode_event::<Question>(rest);
+        assert_eq!(
+            (shape, input.unwrap().prompt.as_str()),
+            (Shape::ApiGatewayRest, "v1")
+        );
+    }
+}
