@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md), plus the measurement scripts.
-.PHONY: dev test coldstart measure-prometheus measure-eks measure-web-search measure-agent measure-stream
+.PHONY: dev test coldstart measure-prometheus measure-eks measure-web-search measure-agent measure-stream zips
 
 # Local stack + functions under `cargo lambda watch` + invoke of every sample event.
 dev:
@@ -32,3 +32,7 @@ measure-agent:
 # agent: time to the first streamed text vs the full answer, at a model's pace (Function URL).
 measure-stream:
 	bash scripts/measure-stream.sh
+
+# The deployable zip of every function (cargo lambda build, arm64 if its target is installed).
+zips:
+	bash scripts/build-zips.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything CI checks, in the order that fails fastest: formatting, lints, the build,
-# unit and integration tests against the local stack, and the SAM template.
+# unit and integration tests against the local stack, the SAM template, and the zips that
+# would be deployed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -16,5 +17,7 @@ step "tests"
 cargo test --workspace --locked
 step "cfn-lint template.yaml"
 cfn-lint template.yaml
+step "deployable zips for every function (arm64 when its target is installed)"
+bash scripts/build-zips.sh
 echo
 echo "all checks passed"
