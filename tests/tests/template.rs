@@ -156,6 +156,12 @@ fn every_lambda_crate_is_deployed_with_its_settings_route_alarms_and_events() {
             json!({"Fn::If": ["UseJwt", "JWT", "AWS_IAM"]}),
             "{id}"
         );
+        // The HTTP API sample event is the one this route sends.
+        let sample = integration_tests::sample_event(binary, "apigw-http.json");
+        assert_eq!(
+            routes[0]["Properties"]["RouteKey"], sample["routeKey"],
+            "{id}: events/{binary}/apigw-http.json"
+        );
         let function_ref = json!({"Ref": id});
         assert_eq!(
             resources_mentioning(&t, "AWS::Lambda::Permission", &function_ref).len(),
