@@ -7,7 +7,6 @@
 //! traffic is to the loopback page under test.
 
 use std::{
-    os::unix::process::CommandExt,
     path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -16,7 +15,10 @@ use std::{
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::{Result, process::free_port};
+use crate::{
+    Result,
+    process::{free_port, kill_group, spawn_group},
+};
 
 /// WebDriver's key for an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -44,17 +46,7 @@ impl Browser {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        // SAFETY: setsid and prctl are async-signal-safe and touch no parent memory.
-        unsafe {
-            command.pre_exec(|| {
-                libc::setsid();
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let driver = command.spawn()?;
+        let driver = spawn_group(&mut command)?;
         let mut browser = Self {
             driver,
             base: format!("http://127.0.0.1:{port}"),
@@ -211,11 +203,7 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         // The group: ChromeDriver and the Chromium processes it started.
-        // SAFETY: kill with a negative pid signals the process group we created.
-        unsafe {
-            libc::kill(-(self.driver.id() as i32), libc::SIGKILL);
-        }
-        let _ = self.driver.wait();
+        kill_group(&mut self.driver);
     }
 }
 

@@ -145,3 +145,29 @@ fn spawn_tied(command: &mut Command) -> std::io::Result<Child> {
 pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
+
+/// Spawns `command` as the leader of a new process group (with `PR_SET_PDEATHSIG` as well),
+/// for programs that start programs of their own (cargo-lambda, ChromeDriver): the group
+/// can then be stopped as a whole with [`kill_group`].
+pub fn spawn_group(command: &mut Command) -> std::io::Result<Child> {
+    // SAFETY: setsid and prctl are async-signal-safe and touch no parent memory.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command.spawn()
+}
+
+/// Kills the process group `leader` started by [`spawn_group`] (by its id) and reaps it.
+pub fn kill_group(leader: &mut Child) {
+    // SAFETY: kill with a negative pid signals the process group the child leads.
+    unsafe {
+        libc::kill(-(leader.id() as i32), libc::SIGKILL);
+    }
+    let _ = leader.wait();
+}

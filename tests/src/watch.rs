@@ -6,14 +6,17 @@
 //! whole process group is killed (by its id) when the handle drops.
 
 use std::{
-    os::unix::process::CommandExt,
     process::{Child, Command, Stdio},
     time::Duration,
 };
 
 use tempfile::TempDir;
 
-use crate::{Result, process::free_port, workspace_root};
+use crate::{
+    Result,
+    process::{free_port, kill_group, spawn_group},
+    workspace_root,
+};
 
 /// A running `cargo lambda watch`.
 pub struct CargoLambdaWatch {
@@ -53,17 +56,7 @@ impl CargoLambdaWatch {
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
-        // SAFETY: setsid and prctl are async-signal-safe and touch no parent memory.
-        unsafe {
-            command.pre_exec(|| {
-                libc::setsid();
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = command.spawn()?;
+        let child = spawn_group(&mut command)?;
         let watch = Self { child, port, dir };
         for _ in 0..600 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -91,10 +84,6 @@ impl CargoLambdaWatch {
 impl Drop for CargoLambdaWatch {
     fn drop(&mut self) {
         // The group: cargo-lambda and the function processes it started.
-        // SAFETY: kill with a negative pid signals the process group we created.
-        unsafe {
-            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
-        }
-        let _ = self.child.wait();
+        kill_group(&mut self.child);
     }
 }

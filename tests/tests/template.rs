@@ -13,14 +13,15 @@ use std::{
 use integration_tests::{venv, workspace_root};
 use serde_json::{Value, json};
 
-fn template() -> Value {
-    let root = workspace_root();
+/// The JSON the venv's Python prints for `expression`, with the file at `path` (from the
+/// workspace root) as `sys.argv[1]`.
+fn python_json(expression: &str, path: &str) -> Value {
+    let script = format!(
+        "import json, sys, tomllib; from cfnlint.decode import cfn_yaml; print(json.dumps({expression}))"
+    );
     let out = Command::new(venv().unwrap().join("bin/python"))
-        .args([
-            "-c",
-            "import json, sys; from cfnlint.decode import cfn_yaml; print(json.dumps(cfn_yaml.load(sys.argv[1])))",
-        ])
-        .arg(root.join("template.yaml"))
+        .args(["-c", &script])
+        .arg(workspace_root().join(path))
         .output()
         .unwrap();
     assert!(
@@ -29,6 +30,10 @@ fn template() -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn template() -> Value {
+    python_json("cfn_yaml.load(sys.argv[1])", "template.yaml")
 }
 
 /// The workspace's Lambda crates: those with a `src/main.rs`.
@@ -321,20 +326,7 @@ fn every_policy_statement_is_scoped_but_where_iam_allows_only_star() {
 
 #[test]
 fn samconfig_has_a_default_and_a_prod_environment() {
-    let out = Command::new(venv().unwrap().join("bin/python"))
-        .args([
-            "-c",
-            "import json, sys, tomllib; print(json.dumps(tomllib.load(open(sys.argv[1], 'rb'))))",
-        ])
-        .arg(workspace_root().join("samconfig.toml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let config = python_json("tomllib.load(open(sys.argv[1], 'rb'))", "samconfig.toml");
     for (env, name) in [("default", "dev"), ("prod", "prod")] {
         let deploy = &config[env]["deploy"]["parameters"];
         assert!(
