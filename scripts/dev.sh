@@ -36,6 +36,17 @@ cat "$run_dir/stack.log"
 # The agent invokes the tools through the same emulator.
 echo "AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$port" >> "$run_dir/stack.env"
 
+# A real model instead of the stand-in: any OpenAI-compatible server, e.g.
+#   MODEL_PROVIDER=openai MODEL_BASE_URL=http://127.0.0.1:11434 MODEL_ID=llama3.1 make dev
+if [ -n "${MODEL_PROVIDER:-}" ]; then
+  grep -v '^MODEL_ID=' "$run_dir/stack.env" > "$run_dir/stack.env.new"
+  for var in MODEL_PROVIDER MODEL_BASE_URL MODEL_ID MODEL_API_KEY; do
+    [ -n "${!var:-}" ] && echo "$var=${!var}" >> "$run_dir/stack.env.new"
+  done
+  mv "$run_dir/stack.env.new" "$run_dir/stack.env"
+  echo "== the agent's model: $MODEL_PROVIDER ${MODEL_ID:-} at ${MODEL_BASE_URL:-}"
+fi
+
 echo "== cargo lambda watch on 127.0.0.1:$port"
 # No binary selected: the watcher starts whichever function an invoke names.
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-file "$run_dir/stack.env" \

@@ -4,6 +4,10 @@
 //! driven by a script per test, so the agent's real SDK client runs against real HTTP and
 //! decodes real frames: no Bedrock runs offline.
 //!
+//! The same script also answers an OpenAI-compatible `POST /v1/chat/completions` (JSON, or
+//! `stream: true` server-sent chunks), each step translated into that API's wire format,
+//! so one scenario drives either provider.
+//!
 //! A streamed reply is the scripted reply cut the way Bedrock streams it: `messageStart`;
 //! per block `contentBlockStart` (tool uses), `contentBlockDelta`s (text word by word, a
 //! tool's input JSON in two halves) and `contentBlockStop`; `messageStop`; `metadata`. A
@@ -126,6 +130,7 @@ impl ConverseDouble {
         let app = Router::new()
             .route("/model/{model}/converse", post(converse))
             .route("/model/{model}/converse-stream", post(converse_stream))
+            .route("/v1/chat/completions", post(chat_completions))
             .with_state(shared.clone());
         let (addr, server) = crate::serve_loopback(app).await?;
         Ok(Self {
@@ -372,8 +377,18 @@ async fn converse_stream(
         None => return no_step_left(),
     };
     let pace = *shared.pace.lock().unwrap();
+    paced_body(shared, frames, pace, "application/vnd.amazon.eventstream")
+}
+
+/// A 200 whose body is `frames`, sent at `pace`; counted as abandoned if dropped early.
+fn paced_body(
+    shared: Arc<Shared>,
+    frames: Vec<(bool, Vec<u8>)>,
+    pace: Pace,
+    content_type: &'static str,
+) -> Response {
     let watch = Watch {
-        shared: shared.clone(),
+        shared,
         finished: false,
     };
     let state = (frames.into_iter(), watch, true);
@@ -397,8 +412,170 @@ async fn converse_stream(
         });
     (
         StatusCode::OK,
-        [("content-type", "application/vnd.amazon.eventstream")],
+        [("content-type", content_type)],
         Body::from_stream(body),
     )
         .into_response()
+}
+
+/// A Converse stop reason as chat completions name it.
+fn finish_reason(stop: &str) -> &str {
+    match stop {
+        "end_turn" | "stop_sequence" => "stop",
+        "tool_use" => "tool_calls",
+        "max_tokens" => "length",
+        "content_filtered" | "guardrail_intervened" => "content_filter",
+        other => other,
+    }
+}
+
+fn openai_usage(usage: &Value) -> Value {
+    json!({
+        "prompt_tokens": usage["inputTokens"], "completion_tokens": usage["outputTokens"],
+        "total_tokens": usage["totalTokens"],
+        "prompt_tokens_details": {"cached_tokens": usage["cacheReadInputTokens"]},
+    })
+}
+
+/// An error as an OpenAI-compatible server sends it.
+fn openai_error(status: u16, kind: &str, message: String) -> Response {
+    let code = if message.to_ascii_lowercase().contains("too long") {
+        json!("context_length_exceeded")
+    } else {
+        Value::Null
+    };
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        Json(json!({"error": {"message": message, "type": kind, "code": code}})),
+    )
+        .into_response()
+}
+
+fn sse_chunk(data: &Value) -> Vec<u8> {
+    format!("data: {data}\n\n").into_bytes()
+}
+
+/// The chunks of a streamed chat completion; `true` marks a chunk after a delta's pause.
+fn openai_chunks(reply: &Value, fail: Option<&str>) -> Vec<(bool, Vec<u8>)> {
+    let chunk = |delta: Value, finish: Value| {
+        sse_chunk(&json!({"object": "chat.completion.chunk",
+                          "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}))
+    };
+    let mut out = vec![(false, chunk(json!({"role": "assistant"}), Value::Null))];
+    let content = reply["output"]["message"]["content"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut index = 0;
+    for block in &content {
+        if let Some(text) = block["text"].as_str() {
+            for word in text.split_inclusive(' ') {
+                out.push((true, chunk(json!({"content": word}), Value::Null)));
+            }
+        } else if let Some(tool) = block.get("toolUse") {
+            out.push((
+                true,
+                chunk(
+                    json!({"tool_calls": [{"index": index, "id": tool["toolUseId"], "type": "function",
+                                           "function": {"name": tool["name"], "arguments": ""}}]}),
+                    Value::Null,
+                ),
+            ));
+            let input = tool["input"].to_string();
+            let half = (input.len() / 2..=input.len())
+                .find(|&h| input.is_char_boundary(h))
+                .unwrap_or(input.len());
+            for piece in [&input[..half], &input[half..]] {
+                out.push((
+                    true,
+                    chunk(
+                        json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}),
+                        Value::Null,
+                    ),
+                ));
+            }
+            index += 1;
+        }
+    }
+    if let Some(message) = fail {
+        out.push((false, sse_chunk(&json!({"error": {"message": message}}))));
+        return out;
+    }
+    let stop = reply["stopReason"].as_str().unwrap_or("end_turn");
+    out.push((false, chunk(json!({}), json!(finish_reason(stop)))));
+    out.push((
+        false,
+        sse_chunk(&json!({"object": "chat.completion.chunk", "choices": [],
+                          "usage": openai_usage(&reply["usage"])})),
+    ));
+    out.push((false, b"data: [DONE]\n\n".to_vec()));
+    out
+}
+
+fn openai_reply(reply: &Value) -> Value {
+    let content = reply["output"]["message"]["content"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let text: Vec<&str> = content.iter().filter_map(|b| b["text"].as_str()).collect();
+    let calls: Vec<Value> = content
+        .iter()
+        .filter_map(|b| b.get("toolUse"))
+        .map(|t| {
+            json!({"id": t["toolUseId"], "type": "function",
+                   "function": {"name": t["name"], "arguments": t["input"].to_string()}})
+        })
+        .collect();
+    let mut message = json!({"role": "assistant",
+                             "content": if text.is_empty() { Value::Null } else { json!(text.join("\n")) }});
+    if !calls.is_empty() {
+        message["tool_calls"] = Value::Array(calls);
+    }
+    json!({
+        "id": "chatcmpl-double", "object": "chat.completion", "model": "double",
+        "choices": [{"index": 0, "message": message,
+                     "finish_reason": finish_reason(reply["stopReason"].as_str().unwrap_or("end_turn"))}],
+        "usage": openai_usage(&reply["usage"]),
+    })
+}
+
+async fn chat_completions(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
+    let model = body["model"].as_str().unwrap_or_default().to_owned();
+    let stream = body["stream"].as_bool().unwrap_or(false);
+    let step = next_step(&shared, model, body);
+    let pace = *shared.pace.lock().unwrap();
+    let chunks = match step {
+        Some(Step::Error(status, kind, message)) => return openai_error(status, kind, message),
+        None => {
+            return openai_error(
+                500,
+                "server_error",
+                "the test script has no step left".to_owned(),
+            );
+        }
+        Some(Step::StreamError(..)) if !stream => {
+            return openai_error(
+                500,
+                "server_error",
+                "a stream error scripted for a JSON answer".to_owned(),
+            );
+        }
+        Some(Step::StreamError(text, _, message)) => openai_chunks(
+            &json!({"output": {"message": {"content": [{"text": text}]}}}),
+            Some(&message),
+        ),
+        Some(Step::Reply(reply)) if !stream => {
+            let deltas = openai_chunks(&reply, None)
+                .iter()
+                .filter(|(p, _)| *p)
+                .count();
+            let wait = pace.first + pace.per_delta * deltas as u32;
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            return (StatusCode::OK, Json(openai_reply(&reply))).into_response();
+        }
+        Some(Step::Reply(reply)) => openai_chunks(&reply, None),
+    };
+    paced_body(shared, chunks, pace, "text/event-stream")
 }

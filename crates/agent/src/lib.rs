@@ -1,5 +1,6 @@
-//! `agent`: answers an operator's question with a bounded Amazon Bedrock Converse tool-use
-//! loop over the tool Lambdas.
+//! `agent`: answers an operator's question with a bounded tool-use loop over the tool
+//! Lambdas, with Amazon Bedrock's Converse API or any OpenAI-compatible chat-completions
+//! server as the model ([`providers`]), buffered or streamed ([`web`]).
 //!
 //! Input (CONTRACT §2): `prompt` (1–10,000 characters) and `session_id` (optional, 1–100 of
 //! `[A-Za-z0-9._:-]`; a new one is made and returned when absent). Output: `session_id`,
@@ -33,6 +34,8 @@
 pub mod bedrock;
 pub mod conversation;
 pub mod model;
+pub mod openai;
+pub mod providers;
 pub mod sessions;
 pub mod tools;
 pub mod web;
@@ -57,7 +60,10 @@ use crate::{
         Block, Message, Role, drop_oldest_turn, push_prompt, shrink_oldest_tool_result,
         window_start,
     },
-    model::{Guardrail, Inference, Model, ModelError, ModelReply, ModelRequest, StopReason, Usage},
+    model::{
+        Guardrail, Inference, Model, ModelError, ModelReply, ModelRequest, Provider, StopReason,
+        Usage,
+    },
     sessions::{Saved, SessionStore},
     tools::{Invoker, Registry, error_text, result_text, tool_timeout},
     web::Emitter,
@@ -179,8 +185,40 @@ impl Limits {
             }),
             _ => None,
         };
+        let provider = match s.get("model/provider").as_deref().map(str::trim) {
+            None | Some("" | "bedrock") => Provider::Bedrock,
+            Some("openai") => {
+                let base_url = s
+                    .require("model/base_url")?
+                    .trim()
+                    .trim_end_matches('/')
+                    .to_owned();
+                if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                    return Err(ToolError::config(
+                        "configuration key `model/base_url` must be an http:// or https:// URL",
+                    ));
+                }
+                Provider::OpenAi {
+                    base_url,
+                    api_key: s.secret("model/api_key"),
+                }
+            }
+            Some(_) => {
+                return Err(ToolError::config(
+                    "configuration key `model/provider` must be `bedrock` or `openai`",
+                ));
+            }
+        };
+        if guardrail.is_some() && provider != Provider::Bedrock {
+            // Silently answering without the configured guardrail would be worse than not
+            // answering.
+            return Err(ToolError::config(
+                "configuration key `guardrail/id` needs `model/provider` bedrock: Bedrock guardrails cannot be applied to another provider",
+            ));
+        }
         Ok(Self {
             inference: Inference {
+                provider,
                 model_id: s.require("model/id")?.trim().to_owned(),
                 temperature,
                 max_tokens: positive(

@@ -1,8 +1,8 @@
-//! Wires configuration, the model, the tool invoker and the Lambda runtime. The AWS clients
-//! (Bedrock, Lambda, DynamoDB) are built on the first request that needs them, so nothing
-//! slow happens before the first poll.
+//! Wires configuration, the model providers, the tool invoker and the Lambda runtime. The
+//! clients (Bedrock or the OpenAI-compatible server, Lambda, DynamoDB) are built on the first
+//! request that needs them, so nothing slow happens before the first poll.
 
-use agent::{Agent, bedrock::Bedrock, tools::LambdaInvoker, web};
+use agent::{Agent, providers::Providers, tools::LambdaInvoker, web};
 use common::AppConfig;
 
 #[tokio::main(flavor = "current_thread")]
@@ -12,7 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // A streamed answer outlives the call that starts it (its body is sent afterwards), so
     // the agent lives as long as the process, as it would anyway.
     let agent: &'static _ = Box::leak(Box::new(Agent::new(
-        Bedrock::new(),
+        Providers::new(),
         LambdaInvoker::new(),
         config,
     )));

@@ -9,9 +9,26 @@ use serde_json::Value;
 
 use crate::conversation::Message;
 
+/// Which API serves the model (`model/provider`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provider {
+    /// Amazon Bedrock's Converse API (the default).
+    Bedrock,
+    /// An OpenAI-compatible `POST {base_url}/v1/chat/completions` (Ollama, llama.cpp's
+    /// server, vLLM, OpenAI).
+    OpenAi {
+        /// `model/base_url`, e.g. `http://127.0.0.1:11434`.
+        base_url: String,
+        /// `model/api_key` (SecureString), sent as a bearer token when set.
+        api_key: Option<common::Secret>,
+    },
+}
+
 /// Sampling settings (CONTRACT §3: `model/*`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inference {
+    /// The API that serves the model.
+    pub provider: Provider,
     /// Model or inference-profile id.
     pub model_id: String,
     /// Sampling temperature.
