@@ -259,6 +259,14 @@ fn arguments(raw: &str) -> Value {
     }
 }
 
+/// A call's id; some servers (older Ollama) send none, and a result must name its call.
+fn call_id(id: Option<&str>, index: u64) -> String {
+    match id {
+        Some(id) if !id.is_empty() => id.to_owned(),
+        _ => format!("call_{index}"),
+    }
+}
+
 /// A reply (`choices[0].message`) as the agent's message.
 pub fn from_reply(reply: &Value) -> Result<ModelReply, ModelError> {
     let choice = reply
@@ -271,9 +279,14 @@ pub fn from_reply(reply: &Value) -> Result<ModelReply, ModelError> {
             text: text.to_owned(),
         });
     }
-    for call in message["tool_calls"].as_array().into_iter().flatten() {
+    for (n, call) in message["tool_calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         content.push(Block::ToolUse {
-            id: call["id"].as_str().unwrap_or_default().to_owned(),
+            id: call_id(call["id"].as_str(), n as u64),
             name: call["function"]["name"]
                 .as_str()
                 .unwrap_or_default()
@@ -360,9 +373,9 @@ impl Chunks {
         if !self.text.is_empty() {
             content.push(Block::Text { text: self.text });
         }
-        for (_, (id, name, args)) in self.calls {
+        for (index, (id, name, args)) in self.calls {
             content.push(Block::ToolUse {
-                id,
+                id: call_id(Some(&id), index),
                 name,
                 input: arguments(&args),
             });
