@@ -74,10 +74,7 @@ async fn case(provider: Provider, settings: &[(&str, &str)]) -> Case {
             .build(),
     );
     let agent = Agent::new(
-        Providers::with(
-            Bedrock::with_client(bedrock),
-            OpenAiCompatible::with_client(integration_tests::http_client()),
-        ),
+        Providers::with(Bedrock::with_client(bedrock), OpenAiCompatible::new()),
         RecordingTools::default(),
         AppConfig::fixed(values),
     );

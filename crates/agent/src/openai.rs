@@ -15,10 +15,25 @@
 //! Errors follow the loop's rules: 429 and 5xx (and a connection that fails) are retried,
 //! a 400 saying the context is too long is trimmed, anything else is final. The API key, if
 //! any, goes in the `Authorization` header only, never into a log or an error.
+//!
+//! Requests go through the same hyper/rustls connector the AWS SDK clients use
+//! ([`common::aws::connector`]): a second HTTP client in the binary would cost a quarter of a
+//! megabyte of the agent's zip.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, pin::Pin};
 
+use aws_smithy_http_client::Connector;
+use aws_smithy_runtime_api::{
+    client::{
+        http::HttpConnector,
+        orchestrator::{HttpRequest, HttpResponse},
+        result::ConnectorError,
+    },
+    http::Request,
+};
+use aws_smithy_types::body::SdkBody;
 use common::{ErrorCode, Secret, ToolError};
+use http_body::Body as _;
 use serde_json::{Map, Value, json};
 
 use crate::{
@@ -32,30 +47,16 @@ use crate::{
 /// Largest answer read from the server (a reply is a few kilobytes of JSON).
 pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
-/// The OpenAI-compatible provider; its HTTP client is built on first use.
+/// The OpenAI-compatible provider; its connector is built on first use.
 #[derive(Debug, Default)]
 pub struct OpenAiCompatible {
-    http: tokio::sync::OnceCell<reqwest::Client>,
+    connector: std::sync::OnceLock<Connector>,
 }
 
 impl OpenAiCompatible {
-    /// A provider whose client is built on the first request.
+    /// A provider whose connector is built on the first request.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// A provider using `http`.
-    pub fn with_client(http: reqwest::Client) -> Self {
-        Self {
-            http: tokio::sync::OnceCell::new_with(Some(http)),
-        }
-    }
-
-    async fn http(&self) -> Result<&reqwest::Client, ModelError> {
-        self.http
-            .get_or_try_init(|| async { common::http::client("devops-agent") })
-            .await
-            .map_err(|e| ModelError::Fatal(e.clone()))
     }
 
     /// Sends the request; the response once its status is a success.
@@ -63,39 +64,111 @@ impl OpenAiCompatible {
         &self,
         request: &ModelRequest<'_>,
         stream: bool,
-    ) -> Result<reqwest::Response, ModelError> {
+    ) -> Result<HttpResponse, ModelError> {
         let Provider::OpenAi { base_url, api_key } = &request.inference.provider else {
             return Err(ModelError::Fatal(ToolError::internal(
                 "the OpenAI-compatible provider got a request for another provider",
             )));
         };
-        let mut call = self
-            .http()
-            .await?
-            .post(completions_url(base_url))
-            .json(&body(request, stream));
-        if let Some(key) = api_key {
-            call = call.bearer_auth(Secret::expose(key));
-        }
-        let response = call.send().await.map_err(|e| {
-            let error = ToolError::from_reqwest(UPSTREAM, &e);
-            if error.retryable {
-                ModelError::Retryable(error)
-            } else {
-                ModelError::Fatal(error)
-            }
+        let payload = serde_json::to_vec(&body(request, stream)).map_err(|_| {
+            ModelError::Fatal(ToolError::internal("the request could not be serialised"))
         })?;
-        let mut response = response;
+        let mut builder = http::Request::builder()
+            .method("POST")
+            .uri(completions_url(base_url))
+            .header("content-type", "application/json")
+            .header(
+                "accept",
+                if stream {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                },
+            )
+            .header("user-agent", "devops-agent");
+        if let Some(key) = api_key {
+            builder = builder.header("authorization", format!("Bearer {}", Secret::expose(key)));
+        }
+        let request = builder
+            .body(SdkBody::from(payload))
+            .ok()
+            .and_then(|r| Request::try_from(r).ok())
+            .ok_or_else(|| {
+                // The base URL or the key does not fit in a request; neither is echoed.
+                ModelError::Fatal(ToolError::config(
+                    "configuration keys `model/base_url` and `model/api_key` must fit in an HTTP request",
+                ))
+            })?;
+        let connector = self.connector.get_or_init(common::aws::connector);
+        let mut response: HttpResponse = connector
+            .call(HttpRequest::from(request))
+            .await
+            .map_err(|e| connection_error(&e))?;
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(response);
         }
-        let text = common::http::read_capped(&mut response, UPSTREAM, 64 * 1024)
+        let text = read_all(response.body_mut(), 64 * 1024)
             .await
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
         Err(classify(status, &text))
     }
+}
+
+/// A failed connection or exchange: retried, named without the URL.
+fn connection_error(e: &ConnectorError) -> ModelError {
+    ModelError::Retryable(if e.is_timeout() {
+        ToolError::new(
+            ErrorCode::UpstreamTimeout,
+            format!("{UPSTREAM} did not answer in time"),
+        )
+    } else if e.is_io() {
+        ToolError::new(
+            ErrorCode::Unavailable,
+            format!("could not connect to {UPSTREAM}"),
+        )
+    } else {
+        ToolError::new(
+            ErrorCode::UpstreamError,
+            format!("request to {UPSTREAM} failed"),
+        )
+    })
+}
+
+/// The next piece of a response body; `None` at its end.
+async fn next_chunk(body: &mut SdkBody) -> Result<Option<Vec<u8>>, ModelError> {
+    loop {
+        match std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await {
+            None => return Ok(None),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    return Ok(Some(data.to_vec()));
+                }
+            }
+            Some(Err(_)) => {
+                return Err(ModelError::Retryable(ToolError::new(
+                    ErrorCode::UpstreamError,
+                    format!("{UPSTREAM}'s answer broke off"),
+                )));
+            }
+        }
+    }
+}
+
+/// The whole body, refused past `max` bytes.
+async fn read_all(body: &mut SdkBody, max: usize) -> Result<Vec<u8>, ModelError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = next_chunk(body).await? {
+        if out.len() + chunk.len() > max {
+            return Err(ModelError::Fatal(ToolError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("{UPSTREAM} answered with more than {max} bytes"),
+            )));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 const UPSTREAM: &str = "the OpenAI-compatible model server";
@@ -394,9 +467,7 @@ impl Chunks {
 impl Model for OpenAiCompatible {
     async fn converse(&self, request: &ModelRequest<'_>) -> Result<ModelReply, ModelError> {
         let mut response = self.send(request, false).await?;
-        let bytes = common::http::read_capped(&mut response, UPSTREAM, MAX_ANSWER_BYTES)
-            .await
-            .map_err(ModelError::Retryable)?;
+        let bytes = read_all(response.body_mut(), MAX_ANSWER_BYTES).await?;
         let reply: Value =
             serde_json::from_slice(&bytes).map_err(|_| malformed("an answer that is not JSON"))?;
         from_reply(&reply)
@@ -411,11 +482,7 @@ impl Model for OpenAiCompatible {
         let mut chunks = Chunks::default();
         let mut pending: Vec<u8> = Vec::new();
         let mut read = 0usize;
-        while let Some(bytes) = response
-            .chunk()
-            .await
-            .map_err(|e| ModelError::Retryable(ToolError::from_reqwest(UPSTREAM, &e)))?
-        {
+        while let Some(bytes) = next_chunk(response.body_mut()).await? {
             read += bytes.len();
             if read > MAX_ANSWER_BYTES {
                 return Err(malformed("a stream over the answer budget"));
