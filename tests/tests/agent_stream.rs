@@ -284,6 +284,9 @@ async fn the_function_url_serves_the_page_json_and_named_errors() {
         page.headers()["content-type"].to_str().unwrap(),
         "text/html; charset=utf-8"
     );
+    for (name, value) in web::PAGE_HEADERS {
+        assert_eq!(page.headers()[*name].to_str().unwrap(), *value, "{name}");
+    }
     assert_eq!(page.text().await.unwrap(), web::PAGE);
 
     // Without `Accept: text/event-stream`: the output object as JSON.

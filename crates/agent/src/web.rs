@@ -40,6 +40,19 @@ use crate::{Agent, AgentInput, AgentOutput, ToolCall, model::Model, tools::Invok
 /// The chat page: one static file, no framework, no build step.
 pub const PAGE: &str = include_str!("page.html");
 
+/// Headers of the page: it may run only its own inline script and style and talk only to
+/// its own origin, so even text that slipped past its `textContent`-only rendering could
+/// neither load nor send anything.
+pub const PAGE_HEADERS: &[(&str, &str)] = &[
+    (
+        "content-security-policy",
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("cache-control", "no-store"),
+];
+
 /// The media type that asks for a streamed answer.
 pub const EVENT_STREAM: &str = "text/event-stream";
 
@@ -154,11 +167,16 @@ where
         .and_then(Value::as_str)
         .unwrap_or_default();
     if method == "GET" && query.is_empty() {
-        return response(
+        let mut page = response(
             200,
             "text/html; charset=utf-8",
             Box::pin(futures_util::stream::once(async { Ok(PAGE.to_owned()) })),
         );
+        let headers = &mut page.metadata_prelude.headers;
+        for (name, value) in PAGE_HEADERS {
+            headers.insert(*name, http::HeaderValue::from_static(value));
+        }
+        return page;
     }
     let stream = header(&event, "accept").contains(EVENT_STREAM);
     let invocation = Invocation {
