@@ -201,16 +201,8 @@ async fn converse(
 ) -> Response {
     match next_step(&shared, model, body) {
         Some(Step::Reply(body)) => {
-            // Paced, a buffered reply takes as long as the whole stream would.
             let pace = *shared.pace.lock().unwrap();
-            let deltas = reply_frames(&body)
-                .iter()
-                .filter(|(pause, _)| *pause)
-                .count();
-            let wait = pace.first + pace.per_delta * deltas as u32;
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
+            wait_as_if_streamed(pace, &reply_frames(&body)).await;
             (StatusCode::OK, Json(body)).into_response()
         }
         Some(Step::StreamError(..)) => error_response(
@@ -296,11 +288,7 @@ fn reply_frames(body: &Value) -> Vec<(bool, Vec<u8>)> {
                 ),
             ));
             let input = tool["input"].to_string();
-            let half = input.len() / 2;
-            let half = (half..=input.len())
-                .find(|&h| input.is_char_boundary(h))
-                .unwrap_or(input.len());
-            for piece in [&input[..half], &input[half..]] {
+            for piece in halves(&input) {
                 frames.push((
                     true,
                     event(
@@ -327,6 +315,23 @@ fn reply_frames(body: &Value) -> Vec<(bool, Vec<u8>)> {
         ),
     ));
     frames
+}
+
+/// A tool's input JSON in two pieces, cut at a character boundary, as models stream it.
+fn halves(input: &str) -> [&str; 2] {
+    let half = (input.len() / 2..=input.len())
+        .find(|&h| input.is_char_boundary(h))
+        .unwrap_or(input.len());
+    [&input[..half], &input[half..]]
+}
+
+/// Paced, a buffered reply arrives when its stream (`frames`) would have ended.
+async fn wait_as_if_streamed(pace: Pace, frames: &[(bool, Vec<u8>)]) {
+    let deltas = frames.iter().filter(|(pause, _)| *pause).count();
+    let wait = pace.first + pace.per_delta * deltas as u32;
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
 }
 
 /// Counts a stream as abandoned when it is dropped before its last frame.
@@ -482,10 +487,7 @@ fn openai_chunks(reply: &Value, fail: Option<&str>) -> Vec<(bool, Vec<u8>)> {
                 ),
             ));
             let input = tool["input"].to_string();
-            let half = (input.len() / 2..=input.len())
-                .find(|&h| input.is_char_boundary(h))
-                .unwrap_or(input.len());
-            for piece in [&input[..half], &input[half..]] {
+            for piece in halves(&input) {
                 out.push((
                     true,
                     chunk(
@@ -565,14 +567,7 @@ async fn chat_completions(State(shared): State<Arc<Shared>>, Json(body): Json<Va
             Some(&message),
         ),
         Some(Step::Reply(reply)) if !stream => {
-            let deltas = openai_chunks(&reply, None)
-                .iter()
-                .filter(|(p, _)| *p)
-                .count();
-            let wait = pace.first + pace.per_delta * deltas as u32;
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
+            wait_as_if_streamed(pace, &openai_chunks(&reply, None)).await;
             return (StatusCode::OK, Json(openai_reply(&reply))).into_response();
         }
         Some(Step::Reply(reply)) => openai_chunks(&reply, None),

@@ -20,16 +20,13 @@
 //! runtime drops the body, the model call and the tool calls in flight are dropped with it.
 
 use std::{
-    panic::AssertUnwindSafe,
     pin::Pin,
     task::{Context as TaskContext, Poll},
     time::Instant,
 };
 
-use common::{
-    Answer, ByteStream, Deadline, ErrorCode, Invocation, Shape, ToolError, telemetry::Metrics,
-};
-use futures_util::{FutureExt, Stream};
+use common::{Answer, ByteStream, Deadline, ErrorCode, Invocation, Shape, ToolError};
+use futures_util::Stream;
 use lambda_runtime::{Context, FunctionResponse, LambdaEvent, MetadataPrelude, StreamResponse};
 use serde::Serialize;
 use serde_json::Value;
@@ -222,48 +219,20 @@ async fn answer<M: Model, I: Invoker>(
     let started = Instant::now();
     let outcome = match input {
         Err(e) => Err(e),
-        Ok(input) => match AssertUnwindSafe(agent.answer(input, invocation, emit))
-            .catch_unwind()
-            .await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                tracing::error!(function = "agent", "handler panicked");
-                Err(ToolError::internal(
-                    "the function failed unexpectedly; the request id locates its log lines",
-                ))
-            }
-        },
+        Ok(input) => {
+            // Boxed and type-erased, as dispatch does: the loop's future nests the SDK's so
+            // deeply that the runtime's future type would exceed the compiler's layout depth.
+            let work: Pin<Box<dyn Future<Output = Result<AgentOutput, ToolError>> + Send + '_>> =
+                Box::pin(agent.answer(input, invocation, emit));
+            common::event::contain_panics("agent", work).await
+        }
     };
     let shape = if emit.is_some() {
         "function-url-stream"
     } else {
         "function-url"
     };
-    let elapsed = started.elapsed();
-    match &outcome {
-        Ok(_) => tracing::info!(
-            function = "agent",
-            shape,
-            duration_ms = elapsed.as_millis() as u64,
-            "answered"
-        ),
-        Err(e) => tracing::warn!(
-            function = "agent",
-            shape,
-            duration_ms = elapsed.as_millis() as u64,
-            code = e.code.as_str(),
-            retryable = e.retryable,
-            error = %e.message,
-            "answered with an error"
-        ),
-    }
-    Metrics::new("DevOpsAgent")
-        .dimension("Function", "agent")
-        .count("Invocations", 1)
-        .count("Errors", u64::from(outcome.is_err()))
-        .milliseconds("Duration", elapsed)
-        .emit();
+    common::event::report("agent", shape, started, outcome.as_ref().err());
     outcome
 }
 

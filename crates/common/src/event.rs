@@ -142,18 +142,25 @@ pub async fn dispatch<H: Handler>(handler: &H, event: Value, context: &Context) 
         Err(e) => Err(e),
     };
     let answer = render(shape, &invocation.request_id, outcome);
+    report(H::NAME, shape.as_str(), started, answer.1.as_ref());
+    answer.0
+}
 
+/// Logs how an invocation ended and writes its EMF record (`Invocations`, `Errors`,
+/// `Duration` by `Function`): what [`dispatch`] does for every answer, for a function that
+/// also answers some events itself (the agent's streamed Function URL answers).
+pub fn report(function: &str, shape: &str, started: Instant, error: Option<&ToolError>) {
     let elapsed = started.elapsed();
-    match &answer.1 {
+    match error {
         None => tracing::info!(
-            function = H::NAME,
-            shape = shape.as_str(),
+            function,
+            shape,
             duration_ms = elapsed.as_millis() as u64,
             "answered"
         ),
         Some(e) => tracing::warn!(
-            function = H::NAME,
-            shape = shape.as_str(),
+            function,
+            shape,
             duration_ms = elapsed.as_millis() as u64,
             code = e.code.as_str(),
             retryable = e.retryable,
@@ -162,12 +169,11 @@ pub async fn dispatch<H: Handler>(handler: &H, event: Value, context: &Context) 
         ),
     }
     telemetry::Metrics::new("DevOpsAgent")
-        .dimension("Function", H::NAME)
+        .dimension("Function", function.to_owned())
         .count("Invocations", 1)
-        .count("Errors", u64::from(answer.1.is_some()))
+        .count("Errors", u64::from(error.is_some()))
         .milliseconds("Duration", elapsed)
         .emit();
-    answer.0
 }
 
 async fn run<H: Handler>(
@@ -180,10 +186,19 @@ async fn run<H: Handler>(
     // allocation per invocation buys a small, shallow future for every function.
     let handled: std::pin::Pin<Box<dyn Future<Output = Result<H::Output, ToolError>> + Send + '_>> =
         Box::pin(handler.handle(input, invocation));
-    match AssertUnwindSafe(handled).catch_unwind().await {
+    contain_panics(H::NAME, handled).await
+}
+
+/// Runs `work`, turning a panic into an `INTERNAL` error (logged with `function`) instead of
+/// unwinding into the runtime.
+pub async fn contain_panics<T>(
+    function: &str,
+    work: impl Future<Output = Result<T, ToolError>>,
+) -> Result<T, ToolError> {
+    match AssertUnwindSafe(work).catch_unwind().await {
         Ok(result) => result,
         Err(_) => {
-            tracing::error!(function = H::NAME, "handler panicked");
+            tracing::error!(function, "handler panicked");
             Err(ToolError::internal(
                 "the function failed unexpectedly; the request id locates its log lines",
             ))
