@@ -499,3 +499,21 @@ async fn provider_settings_are_checked_and_named() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_api_key_that_cannot_be_a_header_is_a_config_error_that_hides_it() {
+    let c = case(
+        Provider::OpenAi,
+        &[("model/api_key", "sk-secret\nInjected: yes")],
+    )
+    .await;
+    let e = c.ask([text("unused", "end_turn")], "Hi").await.unwrap_err();
+    assert_eq!(e.code.as_str(), "CONFIG_ERROR");
+    assert!(e.message.contains("model/api_key"), "{}", e.message);
+    assert!(
+        !e.message.contains("sk-secret"),
+        "the key leaked: {}",
+        e.message
+    );
+    assert_eq!(c.converse.take_requests().len(), 0, "a request went out");
+}
