@@ -51,6 +51,9 @@ impl Outcome {
     }
 }
 
+/// Lambda's limit on a buffered response, in bytes (6 MB as Lambda counts it).
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
+
 /// Per-invocation options.
 #[derive(Debug, Clone)]
 pub struct Invoke {
@@ -108,6 +111,9 @@ impl RuntimeApi {
             )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
+            // Bodies past Lambda's limit must reach the handler to be refused the way
+            // Lambda refuses them (axum's own default would cut them at 2 MB).
+            .layer(axum::extract::DefaultBodyLimit::max(64 << 20))
             .with_state(shared.clone());
         let (addr, server) = crate::serve_loopback(app).await?;
         Ok(Self {
@@ -241,6 +247,18 @@ async fn response(
     let streamed = headers
         .get("lambda-runtime-function-response-mode")
         .is_some_and(|m| m == "streaming");
+    if !streamed && body.len() > MAX_RESPONSE_BYTES {
+        // What Lambda does: the Runtime API refuses the response and the invocation fails.
+        complete(
+            &shared,
+            &id,
+            Outcome::FunctionError(serde_json::json!({
+                "errorType": "Function.ResponseSizeTooLarge",
+                "errorMessage": format!("Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).", body.len()),
+            })),
+        );
+        return StatusCode::PAYLOAD_TOO_LARGE;
+    }
     let outcome = if streamed {
         streamed_response(&body)
     } else {

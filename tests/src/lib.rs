@@ -29,6 +29,7 @@
 pub mod bedrock;
 pub mod browser;
 pub mod eks;
+pub mod fault;
 pub mod lambda;
 pub mod moto;
 pub mod process;

@@ -213,6 +213,40 @@ where
     classify_code(code, message)
 }
 
+/// A failed Converse or ConverseStream call. Bedrock's own exceptions are sorted by their
+/// code ([`classify_code`]); everything else goes through `common`'s mapping: a bare error
+/// body (`{}` from a proxy or load balancer) carries no AWS code, so its HTTP status decides
+/// (429 is throttling, 5xx is worth retrying), as for any other upstream.
+fn classify_call<E>(
+    err: &aws_sdk_bedrockruntime::error::SdkError<
+        E,
+        aws_sdk_bedrockruntime::config::http::HttpResponse,
+    >,
+) -> ModelError
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    use aws_sdk_bedrockruntime::error::SdkError;
+    let by_transport = match err {
+        SdkError::ServiceError(service) => service.err().code().is_none_or(str::is_empty),
+        // Refused, timed out, not HTTP, no credentials: the same mapping as every other AWS
+        // call, so the agent and the tools name one fault alike.
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        _ => false,
+    };
+    if !by_transport {
+        return classify(err);
+    }
+    let e = ToolError::from_sdk("Amazon Bedrock", err);
+    if e.retryable {
+        ModelError::Retryable(e)
+    } else {
+        ModelError::Fatal(e)
+    }
+}
+
 /// An exception inside a ConverseStream answer. Its type travels in the frame's
 /// `:exception-type` header, not in the payload, so it is read from the variant.
 fn classify_stream<R: std::fmt::Debug>(
@@ -376,7 +410,7 @@ impl Model for Bedrock {
                     .build(),
             );
         }
-        let out = call.send().await.map_err(|e| classify(&e))?;
+        let out = call.send().await.map_err(|e| classify_call(&e))?;
         if *out.stop_reason() == SdkStop::ModelContextWindowExceeded {
             return Err(context_window_exceeded());
         }
@@ -424,7 +458,7 @@ impl Model for Bedrock {
                     .build(),
             );
         }
-        let mut out = call.send().await.map_err(|e| classify(&e))?;
+        let mut out = call.send().await.map_err(|e| classify_call(&e))?;
         let mut blocks: BTreeMap<i32, Partial> = BTreeMap::new();
         let (mut stop, mut used) = (None, Usage::default());
         while let Some(event) = out.stream.recv().await.map_err(|e| classify_stream(&e))? {

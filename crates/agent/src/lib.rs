@@ -83,6 +83,10 @@ pub const MODEL_RETRY: Backoff = Backoff {
 };
 /// A model call is not started with less time than this left.
 pub const MIN_MODEL_TIME: Duration = Duration::from_secs(1);
+/// Largest model reply accepted, in bytes of text and tool input. Far above any real model's
+/// output limit (64k tokens is about 256 KB), far below Lambda's 6 MB response and what a
+/// session item can hold: a reply this big is a broken or hostile server, not an answer.
+pub const MAX_REPLY_BYTES: usize = 1 << 20;
 /// Attempts to write a session that others keep writing.
 pub const SESSION_WRITE_ATTEMPTS: usize = 3;
 
@@ -393,7 +397,7 @@ impl<M: Model, I: Invoker> Agent<M, I> {
                         "the model did not answer before the function's deadline",
                     ));
                 }
-                Ok(Ok(reply)) => return Ok(reply),
+                Ok(Ok(reply)) => return check_reply_size(reply),
                 Ok(Err(error)) if forwarded.load(Ordering::Relaxed) => {
                     return Err(error.error().clone());
                 }
@@ -403,8 +407,12 @@ impl<M: Model, I: Invoker> Agent<M, I> {
                 ModelError::Fatal(e) => return Err(e),
                 ModelError::Retryable(e) => {
                     let wait = MODEL_RETRY.delay(retry);
-                    if retry >= MODEL_RETRY.retries || deadline.remaining() < wait + MIN_MODEL_TIME
-                    {
+                    // The same reserve as the budget above: a retry that could not be sent
+                    // must not turn the real failure into a timeout.
+                    let left = deadline
+                        .remaining()
+                        .saturating_sub(common::deadline::ANSWER_RESERVE);
+                    if retry >= MODEL_RETRY.retries || left < wait + MIN_MODEL_TIME {
                         return Err(e);
                     }
                     tracing::info!(
@@ -725,4 +733,28 @@ impl<M: Model, I: Invoker> Agent<M, I> {
             model_id: limits.inference.model_id,
         })
     }
+}
+
+/// Refuses a reply over [`MAX_REPLY_BYTES`] (`PAYLOAD_TOO_LARGE`): passing it on would break
+/// the 6 MB response limit and the session store.
+fn check_reply_size(reply: ModelReply) -> Result<ModelReply, ToolError> {
+    let size: usize = reply
+        .message
+        .content
+        .iter()
+        .map(|block| match block {
+            Block::Text { text } => text.len(),
+            Block::ToolUse { name, input, .. } => name.len() + input.to_string().len(),
+            Block::ToolResult { content, .. } => content.len(),
+        })
+        .sum();
+    if size > MAX_REPLY_BYTES {
+        return Err(ToolError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "the model's reply is {size} bytes, over the {MAX_REPLY_BYTES} bytes the agent accepts"
+            ),
+        ));
+    }
+    Ok(reply)
 }

@@ -208,7 +208,7 @@ where
     sse
 }
 
-/// The agent's answer with the same logging, metrics and panic containment as the buffered
+/// The agent's answer with the same logging, metrics, deadline and panic containment as the buffered
 /// path gets from [`common::event::dispatch`].
 async fn answer<M: Model, I: Invoker>(
     agent: &Agent<M, I>,
@@ -224,7 +224,11 @@ async fn answer<M: Model, I: Invoker>(
             // deeply that the runtime's future type would exceed the compiler's layout depth.
             let work: Pin<Box<dyn Future<Output = Result<AgentOutput, ToolError>> + Send + '_>> =
                 Box::pin(agent.answer(input, invocation, emit));
-            common::event::contain_panics("agent", work).await
+            common::event::within_deadline(
+                &invocation.deadline,
+                common::event::contain_panics("agent", work),
+            )
+            .await
         }
     };
     let shape = if emit.is_some() {

@@ -83,8 +83,20 @@ fn root_pems() -> impl Iterator<Item = String> {
 async fn load() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
+        .retry_config(request_path_retries())
         .load()
         .await
+}
+
+/// Retries for AWS calls made while a caller waits: three attempts at most a few hundred
+/// milliseconds apart, so a failing service is reported as itself (`UNAVAILABLE`,
+/// `UPSTREAM_ERROR`) well within the invocation's deadline. The SDK's default backs off up to
+/// 20 s between attempts, which turned an EKS 500 into a deadline timeout (fault matrix).
+pub fn request_path_retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_millis(400))
 }
 
 #[cfg(test)]

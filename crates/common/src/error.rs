@@ -211,13 +211,24 @@ impl ToolError {
                         format!("could not connect to {service}"),
                     )
                 } else if failure.is_user() {
-                    // Missing credentials or region, an unusable endpoint: our configuration.
+                    // A missing region, an unusable endpoint: our configuration.
                     Self::config(format!(
                         "the request to {service} could not be sent: check the function's AWS credentials, region and endpoint"
                     ))
+                } else if failure
+                    .as_connector_error()
+                    .is_some_and(caused_by_missing_credentials)
+                {
+                    // The SDK reports an empty credentials chain as a connector failure of
+                    // kind "other"; retrying cannot help, the role or environment must change.
+                    Self::config(format!(
+                        "no AWS credentials were found to sign the request to {service}: check the function's execution role or credential environment"
+                    ))
                 } else {
+                    // The upstream answered with something that is not HTTP (a protocol error):
+                    // like any unreadable answer from a server that may recover, retryable.
                     Self {
-                        code: ErrorCode::Unavailable,
+                        code: ErrorCode::UpstreamError,
                         message: format!("request to {service} failed"),
                         retryable: true,
                     }
@@ -256,7 +267,8 @@ impl ToolError {
         err: &(impl ProvideErrorMetadata + std::error::Error),
         status: u16,
     ) -> Self {
-        let Some(code) = err.code() else {
+        // A bare error body (`{}` from a proxy or load balancer) parses to an empty code.
+        let Some(code) = err.code().filter(|c| !c.is_empty()) else {
             return Self::upstream_status(service, status);
         };
         let detail = err.message().map(cut).unwrap_or_default();
@@ -302,6 +314,20 @@ impl ToolError {
             retryable,
         }
     }
+}
+
+/// Whether anything in `err`'s source chain is a credentials-provider failure.
+fn caused_by_missing_credentials(
+    err: &aws_smithy_runtime_api::client::result::ConnectorError,
+) -> bool {
+    let mut cause = std::error::Error::source(err);
+    while let Some(e) = cause {
+        if e.is::<aws_credential_types::provider::error::CredentialsError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// Cuts an upstream message at a character boundary.

@@ -24,7 +24,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value, value::RawValue};
 
 use crate::{
-    deadline::Deadline,
+    deadline::{ANSWER_RESERVE, Deadline},
     error::{ErrorCode, ToolError},
     telemetry,
 };
@@ -186,7 +186,28 @@ async fn run<H: Handler>(
     // allocation per invocation buys a small, shallow future for every function.
     let handled: std::pin::Pin<Box<dyn Future<Output = Result<H::Output, ToolError>> + Send + '_>> =
         Box::pin(handler.handle(input, invocation));
-    contain_panics(H::NAME, handled).await
+    within_deadline(&invocation.deadline, contain_panics(H::NAME, handled)).await
+}
+
+/// Runs `work` until [`ANSWER_RESERVE`] before `deadline`, then gives up with a retryable
+/// `UPSTREAM_TIMEOUT`: whatever step hangs, the function still answers before Lambda kills
+/// it, and the caller learns why instead of seeing a bare `Task timed out`. Every upstream
+/// call has its own budget; this is the net under all of them.
+pub async fn within_deadline<T>(
+    deadline: &Deadline,
+    work: impl Future<Output = Result<T, ToolError>>,
+) -> Result<T, ToolError> {
+    let left = deadline.remaining();
+    match tokio::time::timeout(left.saturating_sub(ANSWER_RESERVE), work).await {
+        Ok(result) => result,
+        Err(_) => Err(ToolError::new(
+            ErrorCode::UpstreamTimeout,
+            format!(
+                "the function ran out of time: it had {} ms before its deadline",
+                left.as_millis()
+            ),
+        )),
+    }
 }
 
 /// Runs `work`, turning a panic into an `INTERNAL` error (logged with `function`) instead of

@@ -1,0 +1,527 @@
+//! The fault matrix: every function, run as its real binary through the Lambda Runtime API,
+//! meets every fault its neighbours can produce, and must answer with the contract's exact
+//! envelope code and `retryable`, before its deadline, and then answer the next healthy
+//! request from the same process.
+//!
+//! Each function's main neighbour (Prometheus, the search engine, EKS, Bedrock) sits behind a
+//! [`FaultServer`]; its configuration comes from moto's SSM behind a [`FaultProxy`] with a
+//! zero cache lifetime, so every request reads SSM and an SSM outage can be timed to hit the
+//! cold start or a refresh. The six functions run side by side; the table they produce is
+//! printed and written to `target/artifacts/fault-matrix.md`.
+
+use std::{
+    collections::BTreeMap,
+    fmt::Write as _,
+    time::{Duration, Instant},
+};
+
+use aws_sdk_ssm::types::ParameterType;
+use integration_tests::{
+    bedrock::{ConverseDouble, text},
+    fault::{Fault, FaultServer, Oversize},
+    lambda::{Invoke, LambdaFunction, Outcome},
+    moto::Moto,
+    prometheus::Prometheus,
+    proxy::{FaultProxy, Mode},
+    search::{API_KEY, SearchEngines},
+};
+use serde_json::{Value, json};
+
+/// The deadline of the hang and trickle rows: a hang must be cut by the function's own
+/// deadline budget, not by the test.
+const SHORT_DEADLINE: Duration = Duration::from_millis(2500);
+
+/// The deadline of every other row: room for the retries of quick failures.
+const DEADLINE: Duration = Duration::from_secs(8);
+
+/// The deadline of the "deadline nearly spent" row: less than the answer reserve plus the
+/// smallest upstream budget, so no upstream call may start.
+const NEARLY_SPENT: Duration = Duration::from_millis(150);
+
+const MODEL: &str = "anthropic.claude-3-5-sonnet-20241022-v2:0";
+
+/// What one function needs around it for the matrix.
+struct Subject {
+    function: &'static str,
+    /// An event that succeeds when nothing is broken.
+    healthy: Value,
+    upstream: FaultServer,
+    ssm: Option<FaultProxy>,
+    env: Vec<(String, String)>,
+}
+
+/// One cell: what the function answered to one fault.
+#[derive(Debug, Clone, PartialEq)]
+struct Cell {
+    /// The envelope code, or `ok` for a success.
+    code: String,
+    retryable: Option<bool>,
+    /// The envelope's message, or whether a success says `"truncated": true`.
+    detail: String,
+    elapsed: Duration,
+    deadline: Duration,
+    /// Requests the faulted neighbour received during the row.
+    upstream_requests: usize,
+}
+
+impl Cell {
+    fn short(&self) -> String {
+        match self.retryable {
+            Some(r) => format!(
+                "{} {} {} ms",
+                self.code,
+                if r { "r" } else { "-" },
+                self.elapsed.as_millis()
+            ),
+            None if self.detail == "truncated" => {
+                format!("ok, truncated {} ms", self.elapsed.as_millis())
+            }
+            None => format!("{} {} ms", self.code, self.elapsed.as_millis()),
+        }
+    }
+}
+
+/// The rows, in the order they run (the cold-start row must be each process's first).
+const ROWS: &[&str] = &[
+    "SSM unavailable at cold start",
+    "connection refused",
+    "hang past deadline",
+    "slow trickle",
+    "HTTP 429",
+    "HTTP 500",
+    "HTTP 503",
+    "malformed body",
+    "oversized body (>6 MB)",
+    "HTTP protocol error",
+    "SSM unavailable at refresh",
+    "deadline nearly spent",
+    "credentials missing",
+];
+
+/// What each row must produce: `(code, retryable)`; `("ok", None)` is a success.
+fn expected(function: &str, row: &str) -> Option<(&'static str, Option<bool>)> {
+    let uses_ssm = function != "eks-info";
+    Some(match row {
+        "SSM unavailable at cold start" if uses_ssm => ("UNAVAILABLE", Some(true)),
+        "SSM unavailable at cold start" => return None,
+        "connection refused" => ("UNAVAILABLE", Some(true)),
+        "hang past deadline" | "slow trickle" => ("UPSTREAM_TIMEOUT", Some(true)),
+        "HTTP 429" => ("THROTTLED", Some(true)),
+        "HTTP 500" => ("UPSTREAM_ERROR", Some(true)),
+        "HTTP 503" => ("UNAVAILABLE", Some(true)),
+        "malformed body" => ("UPSTREAM_ERROR", Some(false)),
+        // Cut to the caller's limits (and said so) where the answer is a list of results;
+        // refused where it cannot be cut (a model reply) or a read cap comes first.
+        // web-search: the engine's page, not the caller's request, was too big.
+        "oversized body (>6 MB)" if function == "web-search" => ("UPSTREAM_ERROR", Some(false)),
+        "oversized body (>6 MB)" if function == "agent" => ("PAYLOAD_TOO_LARGE", Some(false)),
+        "oversized body (>6 MB)" => ("ok", None),
+        "HTTP protocol error" => ("UPSTREAM_ERROR", Some(true)),
+        // The last good configuration keeps serving.
+        "SSM unavailable at refresh" if uses_ssm => ("ok", None),
+        "SSM unavailable at refresh" => return None,
+        "deadline nearly spent" => ("UPSTREAM_TIMEOUT", Some(true)),
+        "credentials missing" => ("CONFIG_ERROR", Some(false)),
+        other => panic!("no expectation for {other}"),
+    })
+}
+
+fn classify(
+    (outcome, elapsed, deadline): (Outcome, Duration, Duration),
+    upstream_requests: usize,
+) -> Cell {
+    let (code, retryable, detail) = match outcome {
+        Outcome::FunctionError(e) => ("FUNCTION_ERROR".to_owned(), None, e.to_string()),
+        Outcome::Response(answer) => match answer.get("error") {
+            Some(error) => (
+                error["code"].as_str().unwrap_or("?").to_owned(),
+                error["retryable"].as_bool(),
+                error["message"].as_str().unwrap_or_default().to_owned(),
+            ),
+            None if answer["truncated"] == true => ("ok".to_owned(), None, "truncated".to_owned()),
+            None => ("ok".to_owned(), None, String::new()),
+        },
+    };
+    Cell {
+        code,
+        retryable,
+        detail,
+        elapsed,
+        deadline,
+        upstream_requests,
+    }
+}
+
+async fn invoke(
+    f: &LambdaFunction,
+    event: &Value,
+    deadline: Duration,
+) -> (Outcome, Duration, Duration) {
+    let options = Invoke {
+        deadline_in: deadline,
+        client_context: None,
+        wait: deadline + Duration::from_secs(20),
+    };
+    let started = Instant::now();
+    let outcome = f
+        .invoke_with(event.to_string().as_bytes(), &options)
+        .await
+        .unwrap_or_else(|e| panic!("no answer: {e}\n{}", f.logs()));
+    (outcome, started.elapsed(), deadline)
+}
+
+/// Asserts the process answers a healthy request after `after`.
+async fn still_healthy(f: &mut LambdaFunction, s: &Subject, after: &str) {
+    f.check_running()
+        .unwrap_or_else(|e| panic!("{} died after {after}: {e}", s.function));
+    let (outcome, ..) = invoke(f, &s.healthy, Duration::from_secs(10)).await;
+    let answer = outcome.response();
+    assert!(
+        answer.get("error").is_none(),
+        "{} is not healthy after {after}: {answer}\n{}",
+        s.function,
+        f.logs()
+    );
+}
+
+async fn run_matrix(s: Subject) -> (&'static str, BTreeMap<&'static str, Cell>) {
+    let mut cells = BTreeMap::new();
+    let mut f = LambdaFunction::start(s.function, &s.env).await.unwrap();
+
+    if let Some(ssm) = &s.ssm {
+        ssm.set_mode(Mode::Fail(503));
+        let answer = invoke(&f, &s.healthy, DEADLINE).await;
+        cells.insert(ROWS[0], classify(answer, s.upstream.requests()));
+        ssm.set_mode(Mode::Pass);
+        still_healthy(&mut f, &s, ROWS[0]).await;
+    }
+
+    for (row, fault) in [
+        ("connection refused", Fault::Refused),
+        ("hang past deadline", Fault::Hang),
+        ("slow trickle", Fault::Trickle),
+        ("HTTP 429", Fault::Status(429)),
+        ("HTTP 500", Fault::Status(500)),
+        ("HTTP 503", Fault::Status(503)),
+        ("malformed body", Fault::Malformed),
+        ("oversized body (>6 MB)", Fault::Oversized),
+        ("HTTP protocol error", Fault::NotHttp),
+    ] {
+        s.upstream.set(fault).await.unwrap();
+        let before = s.upstream.requests();
+        let deadline = match fault {
+            Fault::Hang | Fault::Trickle => SHORT_DEADLINE,
+            // Parsing 7 MB in a debug build takes seconds (eks-info: 6.5 s here).
+            Fault::Oversized => 3 * DEADLINE,
+            _ => DEADLINE,
+        };
+        let answer = invoke(&f, &s.healthy, deadline).await;
+        cells.insert(row, classify(answer, s.upstream.requests() - before));
+        s.upstream.set(Fault::Pass).await.unwrap();
+        still_healthy(&mut f, &s, row).await;
+    }
+
+    if let Some(ssm) = &s.ssm {
+        let row = "SSM unavailable at refresh";
+        ssm.set_mode(Mode::Fail(503));
+        let tried = ssm.seen().len();
+        let answer = invoke(&f, &s.healthy, DEADLINE).await;
+        assert!(
+            ssm.seen().len() > tried,
+            "{}: the zero-TTL cache must have tried SSM",
+            s.function
+        );
+        cells.insert(row, classify(answer, 0));
+        ssm.set_mode(Mode::Pass);
+        still_healthy(&mut f, &s, row).await;
+    }
+
+    let row = "deadline nearly spent";
+    let before = s.upstream.requests();
+    let answer = invoke(&f, &s.healthy, NEARLY_SPENT).await;
+    let cell = classify(answer, s.upstream.requests() - before);
+    assert_eq!(
+        cell.upstream_requests, 0,
+        "{}: no upstream call may start with the deadline nearly spent",
+        s.function
+    );
+    cells.insert(row, cell);
+    still_healthy(&mut f, &s, row).await;
+
+    // Credentials missing: a second process of the same function with none anywhere.
+    let row = "credentials missing";
+    let env: Vec<_> = s
+        .env
+        .iter()
+        .filter(|(k, _)| {
+            !k.starts_with("AWS_ACCESS_KEY")
+                && !k.starts_with("AWS_SECRET")
+                && k != "AWS_SESSION_TOKEN"
+        })
+        .cloned()
+        .collect();
+    let mut bare = LambdaFunction::start(s.function, &env).await.unwrap();
+    let before = s.upstream.requests();
+    let answer = invoke(&bare, &s.healthy, DEADLINE).await;
+    cells.insert(row, classify(answer, s.upstream.requests() - before));
+    bare.check_running()
+        .unwrap_or_else(|e| panic!("{} died without credentials: {e}", s.function));
+
+    f.check_running().unwrap();
+    (s.function, cells)
+}
+
+/// moto's environment for a function: SSM through `ssm` (when it reads configuration),
+/// everything else at moto itself unless overridden.
+fn env_for(moto: &Moto, ssm: Option<&FaultProxy>, path: Option<&str>) -> Vec<(String, String)> {
+    let mut env = moto.env();
+    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
+    if let (Some(ssm), Some(path)) = (ssm, path) {
+        env.push(("AWS_ENDPOINT_URL_SSM".into(), ssm.url()));
+        env.push(("APP_CONFIG_PATH".into(), path.into()));
+        env.push(("CONFIG_TTL_SECONDS".into(), "0".into()));
+    }
+    env
+}
+
+async fn put(moto: &Moto, key: String, value: &str, kind: ParameterType) {
+    let ssm = aws_sdk_ssm::Client::new(&Moto::sdk_config_for(moto.endpoint()).await);
+    ssm.put_parameter()
+        .name(key)
+        .value(value)
+        .r#type(kind)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A Prometheus answer of `result_type` with more series than any limit allows.
+fn prometheus_oversize(item: &str, result_type: &str) -> Oversize {
+    Oversize {
+        prefix: format!(r#"{{"status":"success","data":{{"resultType":"{result_type}","result":["#),
+        item: item.into(),
+        suffix: "]}}".into(),
+    }
+}
+
+async fn prometheus_subject(
+    function: &'static str,
+    healthy: Value,
+    oversize: Oversize,
+    moto: &Moto,
+    prometheus: &Prometheus,
+) -> Subject {
+    let path = format!("/faults/{function}");
+    let upstream = FaultServer::start(prometheus.url(), &oversize)
+        .await
+        .unwrap();
+    put(
+        moto,
+        format!("{path}/prometheus/url"),
+        &upstream.url(),
+        ParameterType::String,
+    )
+    .await;
+    let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
+    let env = env_for(moto, Some(&ssm), Some(&path));
+    Subject {
+        function,
+        healthy,
+        upstream,
+        ssm: Some(ssm),
+        env,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_function_against_every_neighbour_fault() {
+    let moto = Moto::start().await.unwrap();
+    let prometheus = Prometheus::start().await.unwrap();
+    let engines = SearchEngines::start().await.unwrap();
+    let converse = ConverseDouble::start().await.unwrap();
+    converse.fall_back_to(text("All good.", "end_turn"));
+
+    let mut subjects = Vec::new();
+    subjects.push(
+        prometheus_subject(
+            "prometheus-query",
+            json!({"query": "up", "time": "2026-01-01T00:30:00Z"}),
+            prometheus_oversize(
+                r#"{"metric":{"__name__":"up","job":"node","instance":"ip-10-0-0-{n}.eu-west-1.compute.internal:9100"},"value":[1767225600,"1"]}"#,
+                "vector",
+            ),
+            &moto,
+            &prometheus,
+        )
+        .await,
+    );
+    subjects.push(
+        prometheus_subject(
+            "prometheus-range-query",
+            json!({"query": "up", "start": "2026-01-01T00:10:00Z", "end": "2026-01-01T00:20:00Z", "step": "1m"}),
+            prometheus_oversize(
+                r#"{"metric":{"__name__":"up","instance":"ip-10-0-0-{n}:9100"},"values":[[1767226200,"1"],[1767226260,"1"],[1767226320,"0"]]}"#,
+                "matrix",
+            ),
+            &moto,
+            &prometheus,
+        )
+        .await,
+    );
+    subjects.push(
+        prometheus_subject(
+            "prometheus-metadata",
+            json!({"action": "list_metrics"}),
+            Oversize {
+                prefix: r#"{"status":"success","data":["#.into(),
+                item: r#""node_exporter_metric_number_{n}_total""#.into(),
+                suffix: "]}".into(),
+            },
+            &moto,
+            &prometheus,
+        )
+        .await,
+    );
+
+    // web-search through Brave (JSON, keyed): the production engine.
+    {
+        let path = "/faults/web-search".to_owned();
+        let upstream = FaultServer::start(
+            &engines.url(),
+            &Oversize {
+                prefix: r#"{"type":"search","web":{"type":"search","results":["#.into(),
+                item: r#"{"title":"Result {n}","url":"https://example.com/{n}","description":"A result that is long enough to matter when there are very many of them."}"#.into(),
+                suffix: "]}}".into(),
+            },
+        )
+        .await
+        .unwrap();
+        for (key, value, kind) in [
+            ("websearch/provider", "brave", ParameterType::String),
+            ("websearch/url", &upstream.url(), ParameterType::String),
+            ("websearch/api_key", API_KEY, ParameterType::SecureString),
+        ] {
+            put(&moto, format!("{path}/{key}"), value, kind).await;
+        }
+        let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
+        let env = env_for(&moto, Some(&ssm), Some(&path));
+        subjects.push(Subject {
+            function: "web-search",
+            healthy: json!({"query": "kubernetes pod crashloopbackoff", "max_results": 3}),
+            upstream,
+            ssm: Some(ssm),
+            env,
+        });
+    }
+
+    // eks-info: EKS through the SDK; it reads no configuration.
+    {
+        let upstream = FaultServer::start(
+            moto.endpoint(),
+            &Oversize {
+                prefix: r#"{"clusters":["#.into(),
+                // Long names (EKS allows 100 characters): fewer items to parse in a debug build.
+                item: format!(r#""cluster-{{n}}-{}""#, "x".repeat(88)),
+                suffix: "]}".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let mut env = env_for(&moto, None, None);
+        env.push(("AWS_ENDPOINT_URL_EKS".into(), upstream.url()));
+        subjects.push(Subject {
+            function: "eks-info",
+            healthy: json!({"action": "list_clusters"}),
+            upstream,
+            ssm: None,
+            env,
+        });
+    }
+
+    // agent: Bedrock Converse through the SDK; tools are not called (the model answers).
+    {
+        let path = "/faults/agent".to_owned();
+        let upstream = FaultServer::start(
+            &converse.url(),
+            &Oversize {
+                prefix: r#"{"output":{"message":{"role":"assistant","content":["#.into(),
+                item: r#"{"text":"Paragraph {n} of an answer that never ends. "}"#.into(),
+                suffix: r#"]}},"stopReason":"end_turn","usage":{"inputTokens":10,"outputTokens":10,"totalTokens":20},"metrics":{"latencyMs":1}}"#.into(),
+            },
+        )
+        .await
+        .unwrap();
+        put(
+            &moto,
+            format!("{path}/model/id"),
+            MODEL,
+            ParameterType::String,
+        )
+        .await;
+        let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
+        let mut env = env_for(&moto, Some(&ssm), Some(&path));
+        env.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), upstream.url()));
+        subjects.push(Subject {
+            function: "agent",
+            healthy: json!({"prompt": "Is the cluster fine?"}),
+            upstream,
+            ssm: Some(ssm),
+            env,
+        });
+    }
+
+    let results = futures_util::future::join_all(subjects.into_iter().map(run_matrix)).await;
+
+    // The table: one row per fault, one column per function.
+    let mut table = String::from("| fault |");
+    for (function, _) in &results {
+        write!(table, " {function} |").unwrap();
+    }
+    table.push_str("\n|---|");
+    table.push_str(&"---|".repeat(results.len()));
+    let mut mismatches = Vec::new();
+    for row in ROWS {
+        write!(table, "\n| {row} |").unwrap();
+        for (function, cells) in &results {
+            let want = expected(function, row);
+            match (cells.get(row), want) {
+                (None, None) => table.push_str(" n/a |"),
+                (Some(cell), want) => {
+                    write!(table, " {} |", cell.short()).unwrap();
+                    let got = (cell.code.as_str(), cell.retryable);
+                    if want != Some(got) {
+                        mismatches.push(format!(
+                            "{function} / {row}: got {got:?} ({}), want {want:?}",
+                            cell.detail
+                        ));
+                    }
+                    if got.0 == "ok" && row.starts_with("oversized") && cell.detail != "truncated" {
+                        mismatches.push(format!("{function} / {row}: not marked truncated"));
+                    }
+                    if cell.elapsed >= cell.deadline {
+                        mismatches.push(format!(
+                            "{function} / {row}: answered after {:?}, past its deadline",
+                            cell.elapsed
+                        ));
+                    }
+                }
+                (None, Some(want)) => {
+                    mismatches.push(format!("{function} / {row}: not run, want {want:?}"))
+                }
+            }
+        }
+    }
+    table.push_str(
+        "\n\nEach cell: envelope code (or ok), `r` if retryable / `-` if not, time to answer.\n",
+    );
+    println!("{table}");
+    let artifacts = integration_tests::workspace_root().join("target/artifacts");
+    let _ = std::fs::create_dir_all(&artifacts);
+    let _ = std::fs::write(artifacts.join("fault-matrix.md"), &table);
+    assert!(
+        mismatches.is_empty(),
+        "{}\n\n{table}",
+        mismatches.join("\n")
+    );
+}
