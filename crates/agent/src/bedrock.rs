@@ -146,7 +146,9 @@ fn to_sdk(message: &Message) -> Result<SdkMessage, ModelError> {
         .map_err(built)
 }
 
-fn from_sdk(message: &SdkMessage) -> Message {
+/// A Bedrock message → ours; content blocks this agent does not use (images, documents,
+/// reasoning) are left out.
+pub fn from_sdk(message: &SdkMessage) -> Message {
     let content = message
         .content()
         .iter()

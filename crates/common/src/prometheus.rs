@@ -513,7 +513,7 @@ fn is_amp_url(url: &str) -> bool {
 }
 
 /// Turns an HTTP status and body into data or the contract's error.
-fn interpret(status: u16, body: &[u8]) -> Result<ApiData, ToolError> {
+pub fn interpret(status: u16, body: &[u8]) -> Result<ApiData, ToolError> {
     let parsed: Result<Envelope, _> = serde_json::from_slice(body);
     match parsed {
         Ok(envelope) if envelope.status == "success" && (200..300).contains(&status) => {

@@ -160,7 +160,7 @@ struct InstantData<'a> {
 
 /// Cuts the result to `max_series` and the byte budget without re-building the series:
 /// each stays the slice of JSON Prometheus sent.
-fn shape(
+pub fn shape(
     answer: &ApiData,
     max_series: usize,
 ) -> Result<(String, Box<RawValue>, usize, bool), ToolError> {
