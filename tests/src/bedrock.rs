@@ -111,6 +111,8 @@ struct Shared {
     script: Mutex<VecDeque<Step>>,
     fallback: Mutex<Option<Step>>,
     requests: Mutex<Vec<(String, Value)>>,
+    /// `Authorization` of every chat-completions request.
+    authorizations: Mutex<Vec<String>>,
     pace: Mutex<Pace>,
     /// Streams whose client went away before the last frame.
     abandoned: AtomicUsize,
@@ -160,6 +162,11 @@ impl ConverseDouble {
     /// when its stream would have ended.
     pub fn pace(&self, pace: Pace) {
         *self.shared.pace.lock().unwrap() = pace;
+    }
+
+    /// The `Authorization` header of every chat-completions request so far.
+    pub fn authorizations(&self) -> Vec<String> {
+        self.shared.authorizations.lock().unwrap().clone()
     }
 
     /// How many streamed replies the client stopped reading before their end.
@@ -541,7 +548,14 @@ fn openai_reply(reply: &Value) -> Value {
     })
 }
 
-async fn chat_completions(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
+async fn chat_completions(
+    State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(auth) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        shared.authorizations.lock().unwrap().push(auth.to_owned());
+    }
     let model = body["model"].as_str().unwrap_or_default().to_owned();
     let stream = body["stream"].as_bool().unwrap_or(false);
     let step = next_step(&shared, model, body);

@@ -89,6 +89,8 @@ struct Shared {
     waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     polls: AtomicU64,
     init_error: Mutex<Option<String>>,
+    /// Every answer posted, as sent, for the suite's secrets scan ([`crate::canary`]).
+    answers: Mutex<String>,
 }
 
 /// A Runtime API server on a free loopback port.
@@ -188,6 +190,7 @@ impl PendingAnswer {
 
 impl Drop for RuntimeApi {
     fn drop(&mut self) {
+        crate::canary::keep("runtime-api-answers", &self.shared.answers.lock().unwrap());
         self.server.abort();
     }
 }
@@ -244,6 +247,7 @@ async fn response(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
+    record(&shared, &body);
     let streamed = headers
         .get("lambda-runtime-function-response-mode")
         .is_some_and(|m| m == "streaming");
@@ -289,10 +293,18 @@ async fn error(
     UrlPath(id): UrlPath<String>,
     body: Bytes,
 ) -> StatusCode {
+    record(&shared, &body);
     complete(&shared, &id, Outcome::FunctionError(parse(&body)))
 }
 
+fn record(shared: &Shared, body: &Bytes) {
+    let mut answers = shared.answers.lock().unwrap();
+    answers.push_str(&String::from_utf8_lossy(body));
+    answers.push('\n');
+}
+
 async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
+    record(&shared, &body);
     *shared.init_error.lock().unwrap() = Some(String::from_utf8_lossy(&body).into_owned());
     StatusCode::ACCEPTED
 }
@@ -316,6 +328,12 @@ pub struct LambdaFunction {
     api: RuntimeApi,
     process: ServerProcess,
     _dir: TempDir,
+}
+
+impl Drop for LambdaFunction {
+    fn drop(&mut self) {
+        crate::canary::keep("function", &self.logs());
+    }
 }
 
 impl LambdaFunction {

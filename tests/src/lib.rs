@@ -28,6 +28,7 @@
 
 pub mod bedrock;
 pub mod browser;
+pub mod canary;
 pub mod eks;
 pub mod fault;
 pub mod lambda;

@@ -117,8 +117,11 @@ impl Moto {
             ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
             ("AWS_REGION", REGION),
             ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_SESSION_TOKEN", "testing"),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                crate::canary::AWS_SECRET_ACCESS_KEY,
+            ),
+            ("AWS_SESSION_TOKEN", crate::canary::AWS_SESSION_TOKEN),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -162,8 +165,8 @@ impl Moto {
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new(
                 "testing",
-                "testing",
-                Some("testing".into()),
+                crate::canary::AWS_SECRET_ACCESS_KEY,
+                Some(crate::canary::AWS_SESSION_TOKEN.into()),
                 None,
                 "moto",
             ))

@@ -176,10 +176,15 @@ async fn duckduckgo(
     }
 }
 
-fn unauthorized() -> Response {
+/// A refused key, quoted back the way some APIs do: the function must not pass it on.
+fn unauthorized(headers: &HeaderMap) -> Response {
+    let given = ["x-subscription-token", "authorization"]
+        .iter()
+        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
+        .unwrap_or_default();
     json(
         StatusCode::UNAUTHORIZED,
-        r#"{"error": {"code": "UNAUTHORIZED", "detail": "The provided subscription token is invalid."}}"#.into(),
+        serde_json::json!({"error": {"code": "UNAUTHORIZED", "detail": format!("The provided subscription token is invalid: {given}")}}).to_string(),
     )
 }
 
@@ -196,7 +201,7 @@ async fn brave(
     {
         json(StatusCode::OK, fixture("brave.json"))
     } else {
-        unauthorized()
+        unauthorized(&headers)
     }
 }
 
@@ -213,7 +218,7 @@ async fn tavily(
     {
         json(StatusCode::OK, fixture("tavily.json"))
     } else {
-        unauthorized()
+        unauthorized(&headers)
     }
 }
 

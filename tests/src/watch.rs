@@ -83,6 +83,7 @@ impl CargoLambdaWatch {
 
 impl Drop for CargoLambdaWatch {
     fn drop(&mut self) {
+        crate::canary::keep("cargo-lambda-watch", &self.logs());
         // The group: cargo-lambda and the function processes it started.
         kill_group(&mut self.child);
     }

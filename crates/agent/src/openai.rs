@@ -108,10 +108,18 @@ impl OpenAiCompatible {
         if (200..300).contains(&status) {
             return Ok(response);
         }
-        let text = read_all(response.body_mut(), 64 * 1024)
+        let mut text = read_all(response.body_mut(), 64 * 1024)
             .await
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
+        // A server's message is passed on to the caller; the key it may quote never is.
+        if let Some(key) = api_key
+            .as_ref()
+            .map(Secret::expose)
+            .filter(|k| !k.is_empty())
+        {
+            text = text.replace(key, "[redacted]");
+        }
         Err(classify(status, &text))
     }
 }
@@ -207,7 +215,13 @@ pub fn classify(status: u16, body: &str) -> ModelError {
         400 | 413 if code == "context_length_exceeded" || is_context_overflow(message) => {
             ModelError::ContextOverflow(error(ErrorCode::PayloadTooLarge, false))
         }
-        401 | 403 => ModelError::Fatal(error(ErrorCode::AccessDenied, false)),
+        // Servers that refuse a key like to quote it, whole or in part ("Incorrect API key
+        // provided: sk-ab…"): their words are left out, only the status is said.
+        401 | 403 => ModelError::Fatal(ToolError {
+            code: ErrorCode::AccessDenied,
+            message: format!("{UPSTREAM} refused the request (HTTP {status}): check model/api_key"),
+            retryable: false,
+        }),
         404 => ModelError::Fatal(ToolError::config(format!(
             "{UPSTREAM} does not know the configured model/id or path (HTTP 404): {detail}"
         ))),

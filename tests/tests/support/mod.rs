@@ -8,7 +8,7 @@ use integration_tests::{moto::Moto, proxy::FaultProxy};
 
 pub const PATH: &str = "/devops-agent/test";
 pub const SWEEP: &str = "AmazonSSM.GetParametersByPath";
-pub const CANARY: &str = "canary-6f1d2a9e-never-print-me";
+pub const CANARY: &str = integration_tests::canary::SSM_SECURE_STRING;
 
 pub async fn ssm_client(endpoint: &str) -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(&Moto::sdk_config_for(endpoint).await)
