@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md), plus the measurement scripts.
-.PHONY: dev test coldstart measure-prometheus measure-eks measure-web-search measure-agent measure-stream zips
+.PHONY: dev test coldstart measure-prometheus measure-eks measure-web-search measure-agent measure-stream zips fuzz soak
 
 # Local stack + functions under `cargo lambda watch` + invoke of every sample event.
 dev:
@@ -36,3 +36,11 @@ measure-stream:
 # The deployable zip of every function (cargo lambda build, arm64 if its target is installed).
 zips:
 	bash scripts/build-zips.sh
+
+# Every fuzz target with 10^6 cases (FUZZ_CASES to change), optimised with overflow checks.
+fuzz:
+	bash scripts/fuzz.sh
+
+# 10,000 mixed invocations per tool in one process (INVOCATIONS to change); peak RSS growth.
+soak:
+	bash scripts/soak.sh

@@ -17,13 +17,14 @@ use std::{
 
 use aws_sdk_ssm::types::ParameterType;
 use integration_tests::{
-    bedrock::{ConverseDouble, text},
+    bedrock::{ConverseDouble, text, tool_uses},
     fault::{Fault, FaultServer, Oversize},
     lambda::{Invoke, LambdaFunction, Outcome},
     moto::Moto,
     prometheus::Prometheus,
     proxy::{FaultProxy, Mode},
     search::{API_KEY, SearchEngines},
+    watch::CargoLambdaWatch,
 };
 use serde_json::{Value, json};
 
@@ -42,12 +43,68 @@ const MODEL: &str = "anthropic.claude-3-5-sonnet-20241022-v2:0";
 
 /// What one function needs around it for the matrix.
 struct Subject {
+    /// The column's title.
+    column: &'static str,
     function: &'static str,
     /// An event that succeeds when nothing is broken.
     healthy: Value,
     upstream: FaultServer,
     ssm: Option<FaultProxy>,
     env: Vec<(String, String)>,
+    /// For the agent's tool Lambdas: the model double that asks for one tool call per
+    /// request, so the cell is what the model was told about the faulted call.
+    tool_probe: Option<ConverseDouble>,
+}
+
+impl Subject {
+    /// Invokes `f` with the subject's event, the model's tool call scripted first.
+    async fn ask(&self, f: &LambdaFunction, deadline: Duration) -> (Outcome, Duration, Duration) {
+        if let Some(converse) = &self.tool_probe {
+            converse.take_requests();
+            converse.script([
+                tool_uses(
+                    None,
+                    &[("w", "web_search", json!({"query": "eks upgrade"}))],
+                ),
+                text("Done.", "end_turn"),
+            ]);
+        }
+        invoke(f, &self.healthy, deadline).await
+    }
+
+    /// The cell for an answer: the agent's envelope if it failed, else (for the tool probe)
+    /// the envelope the model received as the tool's result.
+    fn cell(&self, answer: (Outcome, Duration, Duration), upstream_requests: usize) -> Cell {
+        let mut cell = classify(answer, upstream_requests);
+        if let (Some(converse), "ok") = (&self.tool_probe, cell.code.as_str()) {
+            let told = converse
+                .take_requests()
+                .iter()
+                .filter_map(|(_, body)| body["messages"].as_array()?.last().cloned())
+                .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+                .find_map(|b| b.get("toolResult").cloned());
+            match told {
+                None => cell.code = "NO TOOL RESULT".into(),
+                Some(result) => {
+                    let text = result["content"][0]["text"].as_str().unwrap_or_default();
+                    let told: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+                    if let Some(error) = told.get("error") {
+                        cell.code = error["code"].as_str().unwrap_or("?").to_owned();
+                        cell.retryable = error["retryable"].as_bool();
+                        cell.detail = format!("told the model: {}", error["message"]);
+                    } else if result["status"] == "error" {
+                        cell.code = "ERROR WITHOUT ENVELOPE".into();
+                        cell.detail = text.chars().take(200).collect();
+                    } else if told.get("truncated") == Some(&Value::Bool(true))
+                        || text.contains("truncated")
+                    {
+                        cell.detail = "truncated".into();
+                    }
+                }
+            }
+        }
+        cell
+    }
 }
 
 /// One cell: what the function answered to one fault.
@@ -99,7 +156,8 @@ const ROWS: &[&str] = &[
 ];
 
 /// What each row must produce: `(code, retryable)`; `("ok", None)` is a success.
-fn expected(function: &str, row: &str) -> Option<(&'static str, Option<bool>)> {
+fn expected(column: &str, row: &str) -> Option<(&'static str, Option<bool>)> {
+    let function = column.split(' ').next().unwrap_or(column);
     let uses_ssm = function != "eks-info";
     Some(match row {
         "SSM unavailable at cold start" if uses_ssm => ("UNAVAILABLE", Some(true)),
@@ -112,6 +170,12 @@ fn expected(function: &str, row: &str) -> Option<(&'static str, Option<bool>)> {
         "malformed body" => ("UPSTREAM_ERROR", Some(false)),
         // Cut to the caller's limits (and said so) where the answer is a list of results;
         // refused where it cannot be cut (a model reply) or a read cap comes first.
+        // The agent cuts a tool's answer for the model (and says so); a stored session
+        // that big cannot be read back, and is named as unreadable.
+        "oversized body (>6 MB)" if column == "agent → tool Lambda" => ("ok", None),
+        "oversized body (>6 MB)" if column == "agent → sessions" => {
+            ("UPSTREAM_ERROR", Some(false))
+        }
         // web-search: the engine's page, not the caller's request, was too big.
         "oversized body (>6 MB)" if function == "web-search" => ("UPSTREAM_ERROR", Some(false)),
         "oversized body (>6 MB)" if function == "agent" => ("PAYLOAD_TOO_LARGE", Some(false)),
@@ -173,13 +237,13 @@ async fn invoke(
 /// Asserts the process answers a healthy request after `after`.
 async fn still_healthy(f: &mut LambdaFunction, s: &Subject, after: &str) {
     f.check_running()
-        .unwrap_or_else(|e| panic!("{} died after {after}: {e}", s.function));
-    let (outcome, ..) = invoke(f, &s.healthy, Duration::from_secs(10)).await;
-    let answer = outcome.response();
+        .unwrap_or_else(|e| panic!("{} died after {after}: {e}", s.column));
+    let answer = s.ask(f, Duration::from_secs(10)).await;
+    let cell = s.cell(answer, 0);
     assert!(
-        answer.get("error").is_none(),
-        "{} is not healthy after {after}: {answer}\n{}",
-        s.function,
+        cell.code == "ok",
+        "{} is not healthy after {after}: {cell:?}\n{}",
+        s.column,
         f.logs()
     );
 }
@@ -190,8 +254,8 @@ async fn run_matrix(s: Subject) -> (&'static str, BTreeMap<&'static str, Cell>) 
 
     if let Some(ssm) = &s.ssm {
         ssm.set_mode(Mode::Fail(503));
-        let answer = invoke(&f, &s.healthy, DEADLINE).await;
-        cells.insert(ROWS[0], classify(answer, s.upstream.requests()));
+        let answer = s.ask(&f, DEADLINE).await;
+        cells.insert(ROWS[0], s.cell(answer, s.upstream.requests()));
         ssm.set_mode(Mode::Pass);
         still_healthy(&mut f, &s, ROWS[0]).await;
     }
@@ -215,8 +279,8 @@ async fn run_matrix(s: Subject) -> (&'static str, BTreeMap<&'static str, Cell>) 
             Fault::Oversized => 3 * DEADLINE,
             _ => DEADLINE,
         };
-        let answer = invoke(&f, &s.healthy, deadline).await;
-        cells.insert(row, classify(answer, s.upstream.requests() - before));
+        let answer = s.ask(&f, deadline).await;
+        cells.insert(row, s.cell(answer, s.upstream.requests() - before));
         s.upstream.set(Fault::Pass).await.unwrap();
         still_healthy(&mut f, &s, row).await;
     }
@@ -225,25 +289,25 @@ async fn run_matrix(s: Subject) -> (&'static str, BTreeMap<&'static str, Cell>) 
         let row = "SSM unavailable at refresh";
         ssm.set_mode(Mode::Fail(503));
         let tried = ssm.seen().len();
-        let answer = invoke(&f, &s.healthy, DEADLINE).await;
+        let answer = s.ask(&f, DEADLINE).await;
         assert!(
             ssm.seen().len() > tried,
             "{}: the zero-TTL cache must have tried SSM",
-            s.function
+            s.column
         );
-        cells.insert(row, classify(answer, 0));
+        cells.insert(row, s.cell(answer, 0));
         ssm.set_mode(Mode::Pass);
         still_healthy(&mut f, &s, row).await;
     }
 
     let row = "deadline nearly spent";
     let before = s.upstream.requests();
-    let answer = invoke(&f, &s.healthy, NEARLY_SPENT).await;
-    let cell = classify(answer, s.upstream.requests() - before);
+    let answer = s.ask(&f, NEARLY_SPENT).await;
+    let cell = s.cell(answer, s.upstream.requests() - before);
     assert_eq!(
         cell.upstream_requests, 0,
         "{}: no upstream call may start with the deadline nearly spent",
-        s.function
+        s.column
     );
     cells.insert(row, cell);
     still_healthy(&mut f, &s, row).await;
@@ -262,13 +326,13 @@ async fn run_matrix(s: Subject) -> (&'static str, BTreeMap<&'static str, Cell>) 
         .collect();
     let mut bare = LambdaFunction::start(s.function, &env).await.unwrap();
     let before = s.upstream.requests();
-    let answer = invoke(&bare, &s.healthy, DEADLINE).await;
-    cells.insert(row, classify(answer, s.upstream.requests() - before));
+    let answer = s.ask(&bare, DEADLINE).await;
+    cells.insert(row, s.cell(answer, s.upstream.requests() - before));
     bare.check_running()
-        .unwrap_or_else(|e| panic!("{} died without credentials: {e}", s.function));
+        .unwrap_or_else(|e| panic!("{} died without credentials: {e}", s.column));
 
     f.check_running().unwrap();
-    (s.function, cells)
+    (s.column, cells)
 }
 
 /// moto's environment for a function: SSM through `ssm` (when it reads configuration),
@@ -326,11 +390,13 @@ async fn prometheus_subject(
     let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
     let env = env_for(moto, Some(&ssm), Some(&path));
     Subject {
+        column: function,
         function,
         healthy,
         upstream,
         ssm: Some(ssm),
         env,
+        tool_probe: None,
     }
 }
 
@@ -407,11 +473,13 @@ async fn every_function_against_every_neighbour_fault() {
         let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
         let env = env_for(&moto, Some(&ssm), Some(&path));
         subjects.push(Subject {
+            column: "web-search",
             function: "web-search",
             healthy: json!({"query": "kubernetes pod crashloopbackoff", "max_results": 3}),
             upstream,
             ssm: Some(ssm),
             env,
+            tool_probe: None,
         });
     }
 
@@ -431,11 +499,13 @@ async fn every_function_against_every_neighbour_fault() {
         let mut env = env_for(&moto, None, None);
         env.push(("AWS_ENDPOINT_URL_EKS".into(), upstream.url()));
         subjects.push(Subject {
+            column: "eks-info",
             function: "eks-info",
             healthy: json!({"action": "list_clusters"}),
             upstream,
             ssm: None,
             env,
+            tool_probe: None,
         });
     }
 
@@ -463,15 +533,104 @@ async fn every_function_against_every_neighbour_fault() {
         let mut env = env_for(&moto, Some(&ssm), Some(&path));
         env.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), upstream.url()));
         subjects.push(Subject {
+            column: "agent",
             function: "agent",
             healthy: json!({"prompt": "Is the cluster fine?"}),
             upstream,
             ssm: Some(ssm),
             env,
+            tool_probe: None,
+        });
+    }
+
+    // agent → its tool Lambdas (the Invoke API of `cargo lambda watch` running web-search):
+    // each request, the model asks for one web search; the cell is what the model was told.
+    let watch = CargoLambdaWatch::start(&[
+        ("WEBSEARCH_URL".to_owned(), engines.url()),
+        ("AWS_LAMBDA_LOG_LEVEL".to_owned(), "warn".to_owned()),
+    ])
+    .await
+    .unwrap();
+    // Its first invocation of a function builds and starts it: not part of any row.
+    aws_sdk_lambda::Client::new(&Moto::sdk_config_for(&watch.url()).await)
+        .invoke()
+        .function_name("web-search")
+        .payload(aws_sdk_lambda::primitives::Blob::new(&b"{}"[..]))
+        .send()
+        .await
+        .unwrap();
+    {
+        let path = "/faults/agent-tools".to_owned();
+        let upstream = FaultServer::start(
+            &watch.url(),
+            &Oversize {
+                prefix: r#"{"provider":"brave","results":["#.into(),
+                item: r#"{"rank":{n},"title":"Result","url":"https://example.com/","snippet":"A result."}"#.into(),
+                suffix: "]}".into(),
+            },
+        )
+        .await
+        .unwrap();
+        for (key, value) in [
+            ("model/id", MODEL),
+            // A tool call that hangs must leave the model time to answer.
+            ("agent/tool_timeout_seconds", "1"),
+        ] {
+            put(&moto, format!("{path}/{key}"), value, ParameterType::String).await;
+        }
+        let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
+        let probe = ConverseDouble::start().await.unwrap();
+        let mut env = env_for(&moto, Some(&ssm), Some(&path));
+        env.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), probe.url()));
+        env.push(("AWS_ENDPOINT_URL_LAMBDA".into(), upstream.url()));
+        subjects.push(Subject {
+            column: "agent → tool Lambda",
+            function: "agent",
+            healthy: json!({"prompt": "How do I upgrade EKS?"}),
+            upstream,
+            ssm: Some(ssm),
+            env,
+            tool_probe: Some(probe),
+        });
+    }
+
+    // agent → its sessions table (DynamoDB in moto).
+    {
+        let path = "/faults/agent-sessions".to_owned();
+        moto.create_sessions_table("fault-sessions").await.unwrap();
+        let upstream = FaultServer::start(
+            moto.endpoint(),
+            &Oversize {
+                prefix: r#"{"Item":{"session_id":{"S":"fault-matrix"},"version":{"N":"1"},"history":{"L":["#.into(),
+                item: r#"{"S":"message {n} of a history nobody could have stored"}"#.into(),
+                suffix: "]}}}".into(),
+            },
+        )
+        .await
+        .unwrap();
+        for (key, value) in [
+            ("model/id", MODEL),
+            ("agent/sessions_table", "fault-sessions"),
+        ] {
+            put(&moto, format!("{path}/{key}"), value, ParameterType::String).await;
+        }
+        let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
+        let mut env = env_for(&moto, Some(&ssm), Some(&path));
+        env.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), converse.url()));
+        env.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), upstream.url()));
+        subjects.push(Subject {
+            column: "agent → sessions",
+            function: "agent",
+            healthy: json!({"prompt": "Is the cluster fine?", "session_id": "fault-matrix"}),
+            upstream,
+            ssm: Some(ssm),
+            env,
+            tool_probe: None,
         });
     }
 
     let results = futures_util::future::join_all(subjects.into_iter().map(run_matrix)).await;
+    drop(watch);
 
     // The table: one row per fault, one column per function.
     let mut table = String::from("| fault |");

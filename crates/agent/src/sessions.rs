@@ -43,37 +43,22 @@ pub struct SessionStore {
     table: String,
 }
 
-fn dynamodb_error<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> ToolError
+/// A failed call to the sessions table: `common`'s mapping of AWS failures (so throttling,
+/// an outage and a broken answer are named as for every other AWS call), except that a
+/// missing table is the configuration's fault.
+fn dynamodb_error<E>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> ToolError
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error,
-    R: std::fmt::Debug,
-    aws_sdk_dynamodb::error::SdkError<E, R>: std::error::Error,
 {
     use aws_sdk_dynamodb::error::SdkError;
-    let code = match e {
-        SdkError::ServiceError(s) => s.err().code().unwrap_or("unknown").to_owned(),
-        SdkError::TimeoutError(_) => "timeout".to_owned(),
-        _ => "unreachable".to_owned(),
-    };
-    let (kind, retryable) = match code.as_str() {
-        "ProvisionedThroughputExceededException"
-        | "ThrottlingException"
-        | "RequestLimitExceeded" => (ErrorCode::Throttled, true),
-        "ResourceNotFoundException" => (ErrorCode::ConfigError, false),
-        "AccessDeniedException" => (ErrorCode::AccessDenied, false),
-        "timeout" => (ErrorCode::UpstreamTimeout, true),
-        "unreachable" => (ErrorCode::Unavailable, true),
-        _ => (ErrorCode::UpstreamError, true),
-    };
-    ToolError {
-        code: kind,
-        message: if kind == ErrorCode::ConfigError {
-            "the table in agent/sessions_table does not exist".to_owned()
-        } else {
-            format!("the sessions table could not be used ({code})")
-        },
-        retryable,
+    if let SdkError::ServiceError(s) = e
+        && s.err().code() == Some("ResourceNotFoundException")
+    {
+        return ToolError::config("the table in agent/sessions_table does not exist");
     }
+    ToolError::from_sdk("the sessions table", e)
 }
 
 impl SessionStore {

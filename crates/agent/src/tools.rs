@@ -151,12 +151,21 @@ impl Invoker for LambdaInvoker {
 }
 
 /// What one tool call gives the model: the answer as JSON text, cut to
-/// [`MAX_TOOL_RESULT_BYTES`], and whether it is an error.
+/// [`MAX_TOOL_RESULT_BYTES`], and whether it is an error. An answer that is not JSON is not
+/// an answer (every tool answers a JSON object): the model is told the tool failed, rather
+/// than handed bytes to interpret as data.
 pub fn result_text(payload: &[u8]) -> (String, bool) {
-    let parsed: Option<Value> = serde_json::from_slice(payload).ok();
-    let is_error = parsed
-        .as_ref()
-        .is_some_and(|v| v.get("error").is_some_and(|e| e.get("code").is_some()));
+    let Ok(parsed) = serde_json::from_slice::<Value>(payload) else {
+        let error = ToolError::new(
+            ErrorCode::UpstreamError,
+            format!(
+                "the tool answered with {} bytes that are not JSON",
+                payload.len()
+            ),
+        );
+        return (error_text(&error), true);
+    };
+    let is_error = parsed.get("error").is_some_and(|e| e.get("code").is_some());
     let text = String::from_utf8_lossy(payload);
     (truncate(&text, MAX_TOOL_RESULT_BYTES), is_error)
 }
@@ -241,6 +250,11 @@ mod tests {
         let (text, error) =
             result_text(br#"{"error": {"code": "THROTTLED", "message": "m", "retryable": true}}"#);
         assert!(error && text.contains("THROTTLED"));
+        let (text, error) = result_text(br#"{"status":"success","data":{"#);
+        assert!(
+            error && text.contains("UPSTREAM_ERROR") && text.contains("not JSON"),
+            "{text}"
+        );
         let (text, error) = result_text(br#"{"results": []}"#);
         assert!(!error && text == r#"{"results": []}"#);
         let big = "é".repeat(20_000);
