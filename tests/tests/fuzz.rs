@@ -891,3 +891,59 @@ fn every_input_target_reaches_both_refusal_and_the_upstream_call() {
         );
     }
 }
+
+/// Any bytes Lambda could hand a function, through the real runtime: the `echo` binary (the
+/// common adapter and runtime wiring every function uses) on the harness's Runtime API. It
+/// must answer every payload with a result or an envelope, never a Lambda function error,
+/// and stay up.
+#[test]
+fn any_bytes_through_the_runtime_api_get_an_answer_not_a_crash() {
+    use integration_tests::lambda::{Invoke, LambdaFunction, Outcome};
+    use proptest::test_runner::{Config, TestRunner};
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Errors only: at 10^6 cases the log would otherwise be hundreds of megabytes.
+    let env = [("AWS_LAMBDA_LOG_LEVEL".to_owned(), "error".to_owned())];
+    let mut function = runtime
+        .block_on(LambdaFunction::start("echo", &env))
+        .expect("the echo binary is built (cargo build --bins)");
+    let payload = prop_oneof![
+        any::<Vec<u8>>(),
+        event().prop_map(|e| e.to_string().into_bytes()),
+        (event(), any::<prop::sample::Index>()).prop_map(|(e, at)| {
+            let bytes = e.to_string().into_bytes();
+            bytes[..at.index(bytes.len() + 1)].to_vec()
+        }),
+    ];
+    let mut runner = TestRunner::new(Config::default());
+    runner
+        .run(&payload, |bytes| {
+            let outcome = runtime
+                .block_on(function.invoke_with(&bytes, &Invoke::default()))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let Outcome::Response(answer) = outcome else {
+                return Err(TestCaseError::fail(format!(
+                    "a function error: {outcome:?}"
+                )));
+            };
+            // Direct invokes answer with the envelope; HTTP shapes carry it in the body.
+            let envelope = match answer.get("body").and_then(Value::as_str) {
+                Some(body) => serde_json::from_str::<Value>(body).unwrap_or(Value::Null),
+                None => answer.clone(),
+            };
+            if let Some(error) = envelope.get("error") {
+                let code = error["code"].as_str().unwrap_or_default();
+                prop_assert!(
+                    matches!(code, "INVALID_INPUT" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND"),
+                    "{answer}"
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+    function.check_running().expect("still running");
+}
