@@ -9,6 +9,9 @@
 //! forwarded to the real server behind it (Prometheus, moto, the Bedrock double, the
 //! search engines), so the function under test cannot tell it is there.
 //!
+//! A client pointed at it with `https://` gets the answer a plain HTTP server gives a TLS
+//! handshake, so a TLS failure is a fault too.
+//!
 //! Every answer carries `connection: close`, so a client never reuses a connection accepted
 //! under an earlier fault: each request meets the fault that is set when it is sent.
 
@@ -185,6 +188,19 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
 
 /// One request on one connection, then close.
 async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
+    // A TLS ClientHello (a client told to use https): answer as a plain HTTP server does,
+    // which the client's TLS stack reads as a corrupt handshake.
+    let mut first = [0u8; 1];
+    if matches!(stream.peek(&mut first).await, Ok(1)) && first[0] == TLS_HANDSHAKE_RECORD {
+        shared.requests.fetch_add(1, Ordering::SeqCst);
+        let _ = stream
+            .write_all(
+                b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            )
+            .await;
+        let _ = stream.shutdown().await;
+        return;
+    }
     let Some(request) = read_request(&mut stream).await else {
         return;
     };
@@ -232,6 +248,9 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     }
     let _ = stream.shutdown().await;
 }
+
+/// The first byte of a TLS handshake record.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 struct Request {
     method: String,

@@ -49,6 +49,9 @@ struct Subject {
     /// An event that succeeds when nothing is broken.
     healthy: Value,
     upstream: FaultServer,
+    /// The variable that points the function at its upstream (for the TLS row, which
+    /// points it at the fault server with `https://`).
+    upstream_var: &'static str,
     ssm: Option<FaultProxy>,
     env: Vec<(String, String)>,
     /// For the agent's tool Lambdas: the model double that asks for one tool call per
@@ -150,6 +153,7 @@ const ROWS: &[&str] = &[
     "malformed body",
     "oversized body (>6 MB)",
     "HTTP protocol error",
+    "TLS handshake failure",
     "SSM unavailable at refresh",
     "deadline nearly spent",
     "credentials missing",
@@ -181,6 +185,7 @@ fn expected(column: &str, row: &str) -> Option<(&'static str, Option<bool>)> {
         "oversized body (>6 MB)" if function == "agent" => ("PAYLOAD_TOO_LARGE", Some(false)),
         "oversized body (>6 MB)" => ("ok", None),
         "HTTP protocol error" => ("UPSTREAM_ERROR", Some(true)),
+        "TLS handshake failure" => ("UNAVAILABLE", Some(true)),
         // The last good configuration keeps serving.
         "SSM unavailable at refresh" if uses_ssm => ("ok", None),
         "SSM unavailable at refresh" => return None,
@@ -312,6 +317,31 @@ async fn run_matrix(s: Subject) -> (&'static str, BTreeMap<&'static str, Cell>) 
     cells.insert(row, cell);
     still_healthy(&mut f, &s, row).await;
 
+    // TLS handshake failure: a second process told to reach the upstream with https.
+    let row = "TLS handshake failure";
+    let mut env: Vec<_> = s
+        .env
+        .iter()
+        .filter(|(k, _)| k != s.upstream_var)
+        .cloned()
+        .collect();
+    env.push((
+        s.upstream_var.to_owned(),
+        s.upstream.url().replace("http://", "https://"),
+    ));
+    let mut tls = LambdaFunction::start(s.function, &env).await.unwrap();
+    let before = s.upstream.requests();
+    let answer = s.ask(&tls, DEADLINE).await;
+    let cell = s.cell(answer, s.upstream.requests() - before);
+    assert!(
+        cell.upstream_requests > 0,
+        "{}: the https client reached the fault server",
+        s.column
+    );
+    cells.insert(row, cell);
+    tls.check_running()
+        .unwrap_or_else(|e| panic!("{} died after a TLS failure: {e}", s.column));
+
     // Credentials missing: a second process of the same function with none anywhere.
     let row = "credentials missing";
     let env: Vec<_> = s
@@ -391,6 +421,7 @@ async fn prometheus_subject(
     let env = env_for(moto, Some(&ssm), Some(&path));
     Subject {
         column: function,
+        upstream_var: "PROMETHEUS_URL",
         function,
         healthy,
         upstream,
@@ -474,6 +505,7 @@ async fn every_function_against_every_neighbour_fault() {
         let env = env_for(&moto, Some(&ssm), Some(&path));
         subjects.push(Subject {
             column: "web-search",
+            upstream_var: "WEBSEARCH_URL",
             function: "web-search",
             healthy: json!({"query": "kubernetes pod crashloopbackoff", "max_results": 3}),
             upstream,
@@ -500,6 +532,7 @@ async fn every_function_against_every_neighbour_fault() {
         env.push(("AWS_ENDPOINT_URL_EKS".into(), upstream.url()));
         subjects.push(Subject {
             column: "eks-info",
+            upstream_var: "AWS_ENDPOINT_URL_EKS",
             function: "eks-info",
             healthy: json!({"action": "list_clusters"}),
             upstream,
@@ -534,6 +567,7 @@ async fn every_function_against_every_neighbour_fault() {
         env.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), upstream.url()));
         subjects.push(Subject {
             column: "agent",
+            upstream_var: "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
             function: "agent",
             healthy: json!({"prompt": "Is the cluster fine?"}),
             upstream,
@@ -585,6 +619,7 @@ async fn every_function_against_every_neighbour_fault() {
         env.push(("AWS_ENDPOINT_URL_LAMBDA".into(), upstream.url()));
         subjects.push(Subject {
             column: "agent → tool Lambda",
+            upstream_var: "AWS_ENDPOINT_URL_LAMBDA",
             function: "agent",
             healthy: json!({"prompt": "How do I upgrade EKS?"}),
             upstream,
@@ -620,6 +655,7 @@ async fn every_function_against_every_neighbour_fault() {
         env.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), upstream.url()));
         subjects.push(Subject {
             column: "agent → sessions",
+            upstream_var: "AWS_ENDPOINT_URL_DYNAMODB",
             function: "agent",
             healthy: json!({"prompt": "Is the cluster fine?", "session_id": "fault-matrix"}),
             upstream,
