@@ -189,16 +189,17 @@ async fn run<H: Handler>(
     within_deadline(&invocation.deadline, contain_panics(H::NAME, handled)).await
 }
 
-/// Runs `work` until [`ANSWER_RESERVE`] before `deadline`, then gives up with a retryable
-/// `UPSTREAM_TIMEOUT`: whatever step hangs, the function still answers before Lambda kills
-/// it, and the caller learns why instead of seeing a bare `Task timed out`. Every upstream
-/// call has its own budget; this is the net under all of them.
+/// Runs `work` until half an [`ANSWER_RESERVE`] before `deadline`, then gives up with a
+/// retryable `UPSTREAM_TIMEOUT`: whatever step hangs, the function still answers before
+/// Lambda kills it, and the caller learns why instead of seeing a bare `Task timed out`.
+/// Every upstream call has its own budget, ending a full reserve before the deadline, and
+/// names its upstream when it runs out; this is the net under all of them, so it fires later.
 pub async fn within_deadline<T>(
     deadline: &Deadline,
     work: impl Future<Output = Result<T, ToolError>>,
 ) -> Result<T, ToolError> {
     let left = deadline.remaining();
-    match tokio::time::timeout(left.saturating_sub(ANSWER_RESERVE), work).await {
+    match tokio::time::timeout(left.saturating_sub(ANSWER_RESERVE / 2), work).await {
         Ok(result) => result,
         Err(_) => Err(ToolError::new(
             ErrorCode::UpstreamTimeout,
@@ -562,6 +563,24 @@ mod tests {
     #[serde(deny_unknown_fields)]
     struct Question {
         prompt: String,
+    }
+
+    #[tokio::test]
+    async fn work_that_never_ends_is_answered_before_the_deadline() {
+        let deadline = Deadline::after(std::time::Duration::from_millis(400));
+        let started = Instant::now();
+        let e = within_deadline(&deadline, std::future::pending::<Result<(), ToolError>>())
+            .await
+            .unwrap_err();
+        assert_eq!((e.code, e.retryable), (ErrorCode::UpstreamTimeout, true));
+        assert!(e.message.contains("ran out of time"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_millis(400));
+        // Work that is done is never cut, even with no time left.
+        let done = within_deadline(&Deadline::after(std::time::Duration::ZERO), async {
+            Ok::<_, ToolError>(7)
+        })
+        .await;
+        assert_eq!(done.unwrap(), 7);
     }
 
     /// cargo-lambda's Function URL emulation sends a union of payload formats 1.0 and 2.0,
