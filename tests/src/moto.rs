@@ -128,6 +128,24 @@ impl Moto {
         .collect()
     }
 
+    /// Stores (or overwrites) the SSM parameter `name`.
+    pub async fn put_parameter(
+        &self,
+        name: &str,
+        value: &str,
+        kind: aws_sdk_ssm::types::ParameterType,
+    ) -> Result<()> {
+        aws_sdk_ssm::Client::new(&Self::sdk_config_for(&self.endpoint).await)
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(kind)
+            .overwrite(true)
+            .send()
+            .await?;
+        Ok(())
+    }
+
     /// Creates the agent's sessions table (`session_id` key, on demand), as the SAM template
     /// does.
     pub async fn create_sessions_table(&self, name: &str) -> Result<()> {

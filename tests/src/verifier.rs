@@ -22,6 +22,9 @@ pub struct SigV4Verifier {
     _dir: TempDir,
 }
 
+/// The workspace path an AMP stand-in serves ([`SigV4Verifier::amp`]).
+pub const AMP_WORKSPACE_PATH: &str = "/workspaces/ws-test";
+
 impl SigV4Verifier {
     /// Starts a verifier for `service` in `region` that expects [`SESSION_TOKEN`] when
     /// `with_token`. With `upstream`, verified requests are forwarded there after removing
@@ -64,6 +67,38 @@ impl SigV4Verifier {
             url: format!("http://127.0.0.1:{port}"),
             _dir: dir,
         })
+    }
+
+    /// Base URL.
+    /// An AMP stand-in: verifies `aps` signatures for eu-west-1 (with the session token) and
+    /// forwards to the real Prometheus at `prometheus`.
+    pub fn amp(prometheus: &str) -> Result<Self> {
+        Self::start(
+            "aps",
+            "eu-west-1",
+            true,
+            Some(prometheus),
+            Some(AMP_WORKSPACE_PATH),
+        )
+    }
+
+    /// The environment of a Prometheus tool that queries this AMP stand-in with SigV4 and
+    /// the verifier's credentials.
+    pub fn amp_env(&self) -> Vec<(String, String)> {
+        [
+            (
+                "PROMETHEUS_URL",
+                format!("{}{AMP_WORKSPACE_PATH}", self.url),
+            ),
+            ("PROMETHEUS_AUTH", "sigv4".to_owned()),
+            ("PROMETHEUS_REGION", "eu-west-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
+            ("AWS_SESSION_TOKEN", SESSION_TOKEN.to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
     }
 
     /// Base URL.

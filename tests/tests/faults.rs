@@ -378,18 +378,6 @@ fn env_for(moto: &Moto, ssm: Option<&FaultProxy>, path: Option<&str>) -> Vec<(St
     env
 }
 
-async fn put(moto: &Moto, key: String, value: &str, kind: ParameterType) {
-    let ssm = aws_sdk_ssm::Client::new(&Moto::sdk_config_for(moto.endpoint()).await);
-    ssm.put_parameter()
-        .name(key)
-        .value(value)
-        .r#type(kind)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
-}
-
 /// A Prometheus answer of `result_type` with more series than any limit allows.
 fn prometheus_oversize(item: &str, result_type: &str) -> Oversize {
     Oversize {
@@ -410,13 +398,13 @@ async fn prometheus_subject(
     let upstream = FaultServer::start(prometheus.url(), &oversize)
         .await
         .unwrap();
-    put(
-        moto,
-        format!("{path}/prometheus/url"),
+    moto.put_parameter(
+        &format!("{path}/prometheus/url"),
         &upstream.url(),
         ParameterType::String,
     )
-    .await;
+    .await
+    .unwrap();
     let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
     let env = env_for(moto, Some(&ssm), Some(&path));
     Subject {
@@ -499,7 +487,9 @@ async fn every_function_against_every_neighbour_fault() {
             ("websearch/url", &upstream.url(), ParameterType::String),
             ("websearch/api_key", API_KEY, ParameterType::SecureString),
         ] {
-            put(&moto, format!("{path}/{key}"), value, kind).await;
+            moto.put_parameter(&format!("{path}/{key}"), value, kind)
+                .await
+                .unwrap();
         }
         let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
         let env = env_for(&moto, Some(&ssm), Some(&path));
@@ -555,13 +545,9 @@ async fn every_function_against_every_neighbour_fault() {
         )
         .await
         .unwrap();
-        put(
-            &moto,
-            format!("{path}/model/id"),
-            MODEL,
-            ParameterType::String,
-        )
-        .await;
+        moto.put_parameter(&format!("{path}/model/id"), MODEL, ParameterType::String)
+            .await
+            .unwrap();
         let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
         let mut env = env_for(&moto, Some(&ssm), Some(&path));
         env.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), upstream.url()));
@@ -610,7 +596,9 @@ async fn every_function_against_every_neighbour_fault() {
             // A tool call that hangs must leave the model time to answer.
             ("agent/tool_timeout_seconds", "1"),
         ] {
-            put(&moto, format!("{path}/{key}"), value, ParameterType::String).await;
+            moto.put_parameter(&format!("{path}/{key}"), value, ParameterType::String)
+                .await
+                .unwrap();
         }
         let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
         let probe = ConverseDouble::start().await.unwrap();
@@ -647,7 +635,9 @@ async fn every_function_against_every_neighbour_fault() {
             ("model/id", MODEL),
             ("agent/sessions_table", "fault-sessions"),
         ] {
-            put(&moto, format!("{path}/{key}"), value, ParameterType::String).await;
+            moto.put_parameter(&format!("{path}/{key}"), value, ParameterType::String)
+                .await
+                .unwrap();
         }
         let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
         let mut env = env_for(&moto, Some(&ssm), Some(&path));

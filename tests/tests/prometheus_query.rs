@@ -11,7 +11,7 @@ use integration_tests::{
     prometheus::{Prometheus, dataset},
     proxy::{FaultProxy, Mode},
     sample_event,
-    verifier::{ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, SigV4Verifier},
+    verifier::{SECRET_KEY, SESSION_TOKEN, SigV4Verifier},
 };
 use prometheus_query::{PrometheusQuery, QueryOutput};
 use serde_json::{Value, json};
@@ -384,28 +384,8 @@ async fn amp_mode_signs_every_request_and_botocore_verifies_it() {
     let prometheus = Prometheus::start().await.unwrap();
     // The verifier stands in for AMP: it checks the SigV4 signature with botocore and
     // forwards verified requests to the real Prometheus, minus the workspace prefix.
-    let verifier = SigV4Verifier::start(
-        "aps",
-        "eu-west-1",
-        true,
-        Some(prometheus.url()),
-        Some("/workspaces/ws-test"),
-    )
-    .unwrap();
-    let env: Vec<(String, String)> = [
-        (
-            "PROMETHEUS_URL",
-            format!("{}/workspaces/ws-test", verifier.url()),
-        ),
-        ("PROMETHEUS_AUTH", "sigv4".to_owned()),
-        ("PROMETHEUS_REGION", "eu-west-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
-        ("AWS_SESSION_TOKEN", SESSION_TOKEN.to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let verifier = SigV4Verifier::amp(prometheus.url()).unwrap();
+    let env = verifier.amp_env();
     let f = LambdaFunction::start("prometheus-query", &env)
         .await
         .unwrap();

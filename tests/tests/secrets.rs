@@ -16,21 +16,9 @@ use integration_tests::{
     lambda::LambdaFunction,
     moto::Moto,
     search::SearchEngines,
-    verifier::{ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, SigV4Verifier},
+    verifier::SigV4Verifier,
 };
 use serde_json::{Value, json};
-
-async fn put(moto: &Moto, key: &str, value: &str, kind: ParameterType) {
-    let ssm = aws_sdk_ssm::Client::new(&Moto::sdk_config_for(moto.endpoint()).await);
-    ssm.put_parameter()
-        .name(key)
-        .value(value)
-        .r#type(kind)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
-}
 
 /// moto's environment (canary credentials) with configuration from `path` and debug logs.
 fn env(moto: &Moto, path: &str) -> Vec<(String, String)> {
@@ -91,7 +79,7 @@ async fn no_secret_reaches_a_log_or_an_answer() {
             ParameterType::SecureString,
         ),
     ] {
-        put(&moto, key, value, kind).await;
+        moto.put_parameter(key, value, kind).await.unwrap();
     }
     let search = LambdaFunction::start("web-search", &env(&moto, "/secrets/search"))
         .await
@@ -133,7 +121,7 @@ async fn no_secret_reaches_a_log_or_an_answer() {
             ParameterType::SecureString,
         ),
     ] {
-        put(&moto, key, value, kind).await;
+        moto.put_parameter(key, value, kind).await.unwrap();
     }
     let agent = LambdaFunction::start("agent", &env(&moto, "/secrets/agent"))
         .await
@@ -162,29 +150,9 @@ async fn no_secret_reaches_a_log_or_an_answer() {
     let prometheus = integration_tests::prometheus::Prometheus::start()
         .await
         .unwrap();
-    let verifier = SigV4Verifier::start(
-        "aps",
-        "eu-west-1",
-        true,
-        Some(prometheus.url()),
-        Some("/workspaces/ws-test"),
-    )
-    .unwrap();
-    let amp_env: Vec<(String, String)> = [
-        (
-            "PROMETHEUS_URL",
-            format!("{}/workspaces/ws-test", verifier.url()),
-        ),
-        ("PROMETHEUS_AUTH", "sigv4".to_owned()),
-        ("PROMETHEUS_REGION", "eu-west-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
-        ("AWS_SESSION_TOKEN", SESSION_TOKEN.to_owned()),
-        ("AWS_LAMBDA_LOG_LEVEL", "debug".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let verifier = SigV4Verifier::amp(prometheus.url()).unwrap();
+    let mut amp_env = verifier.amp_env();
+    amp_env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "debug".into()));
     let query = LambdaFunction::start("prometheus-query", &amp_env)
         .await
         .unwrap();
