@@ -362,14 +362,9 @@ impl<M: Model, I: Invoker> Agent<M, I> {
     ) -> Result<ModelReply, ToolError> {
         let (mut retry, mut trims) = (0, 0);
         loop {
-            let budget = deadline
-                .remaining()
-                .saturating_sub(common::deadline::ANSWER_RESERVE);
+            let budget = model_time_left(deadline);
             if budget < MIN_MODEL_TIME {
-                return Err(ToolError::new(
-                    ErrorCode::UpstreamTimeout,
-                    "too little of the function's time is left to ask the model",
-                ));
+                return Err(out_of_model_time());
             }
             let request = ModelRequest {
                 system: &limits.system_prompt,
@@ -409,9 +404,7 @@ impl<M: Model, I: Invoker> Agent<M, I> {
                     let wait = MODEL_RETRY.delay(retry);
                     // The same reserve as the budget above: a retry that could not be sent
                     // must not turn the real failure into a timeout.
-                    let left = deadline
-                        .remaining()
-                        .saturating_sub(common::deadline::ANSWER_RESERVE);
+                    let left = model_time_left(deadline);
                     if retry >= MODEL_RETRY.retries || left < wait + MIN_MODEL_TIME {
                         return Err(e);
                     }
@@ -658,6 +651,11 @@ impl<M: Model, I: Invoker> Agent<M, I> {
         let limits = Limits::from_settings(&settings)?;
         let registry = Registry::from_settings(&settings)?;
         let session_id = input.session_id.clone().unwrap_or_else(new_session_id);
+        // With no time left for one model call, the request cannot be answered: say so before
+        // reading (and then rewriting) the session.
+        if model_time_left(&invocation.deadline) < MIN_MODEL_TIME {
+            return Err(out_of_model_time());
+        }
         let (mut history, version) = match &limits.sessions_table {
             Some(table) => {
                 let stored = self.sessions(table).await.load(&session_id).await?;
@@ -757,4 +755,20 @@ fn check_reply_size(reply: ModelReply) -> Result<ModelReply, ToolError> {
         ));
     }
     Ok(reply)
+}
+
+/// The time a model call may take: what is left of the invocation, less the reserve for
+/// answering.
+fn model_time_left(deadline: &Deadline) -> Duration {
+    deadline
+        .remaining()
+        .saturating_sub(common::deadline::ANSWER_RESERVE)
+}
+
+/// Less than [`MIN_MODEL_TIME`] is left for the model.
+fn out_of_model_time() -> ToolError {
+    ToolError::new(
+        ErrorCode::UpstreamTimeout,
+        "too little of the function's time is left to ask the model",
+    )
 }
