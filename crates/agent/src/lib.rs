@@ -87,6 +87,8 @@ pub const MIN_MODEL_TIME: Duration = Duration::from_secs(1);
 /// output limit (64k tokens is about 256 KB), far below Lambda's 6 MB response and what a
 /// session item can hold: a reply this big is a broken or hostile server, not an answer.
 pub const MAX_REPLY_BYTES: usize = 1 << 20;
+/// The longest a session read or write may take (less when the deadline is nearer).
+pub const SESSION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Attempts to write a session that others keep writing.
 pub const SESSION_WRITE_ATTEMPTS: usize = 3;
 
@@ -658,7 +660,13 @@ impl<M: Model, I: Invoker> Agent<M, I> {
         }
         let (mut history, version) = match &limits.sessions_table {
             Some(table) => {
-                let stored = self.sessions(table).await.load(&session_id).await?;
+                // The read may use what the model call will not need.
+                let budget = SESSION_TIMEOUT
+                    .min(model_time_left(&invocation.deadline).saturating_sub(MIN_MODEL_TIME));
+                let store = self.sessions(table).await;
+                let stored = tokio::time::timeout(budget, store.load(&session_id))
+                    .await
+                    .map_err(|_| sessions_too_slow())??;
                 (stored.history, stored.version)
             }
             None => (Vec::new(), 0),
@@ -694,15 +702,18 @@ impl<M: Model, I: Invoker> Agent<M, I> {
             let added: Vec<Message> = window[turn_offset.min(window.len())..].to_vec();
             let mut stored = history;
             stored.extend(window);
-            self.save(
+            let budget = invocation.deadline.budget(SESSION_TIMEOUT)?;
+            let save = self.save(
                 table,
                 &session_id,
                 stored,
                 version,
                 &added,
                 limits.window_size,
-            )
-            .await?;
+            );
+            tokio::time::timeout(budget, save)
+                .await
+                .map_err(|_| sessions_too_slow())??;
         }
         tracing::debug!(response = %turn.response, "answer");
         metrics
@@ -770,5 +781,13 @@ fn out_of_model_time() -> ToolError {
     ToolError::new(
         ErrorCode::UpstreamTimeout,
         "too little of the function's time is left to ask the model",
+    )
+}
+
+/// The sessions table did not answer within its budget.
+fn sessions_too_slow() -> ToolError {
+    ToolError::new(
+        ErrorCode::UpstreamTimeout,
+        "the sessions table did not answer in time",
     )
 }
