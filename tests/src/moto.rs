@@ -175,10 +175,11 @@ impl Moto {
     }
 
     /// An SDK configuration for in-process clients pointed at `endpoint` (this server, or a
-    /// proxy in front of it), with the same HTTP client the functions use.
+    /// proxy in front of it), with the same HTTP client and retries the functions use.
     pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
             .http_client(common::aws::http_client())
+            .retry_config(common::aws::request_path_retries())
             .endpoint_url(endpoint)
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new(

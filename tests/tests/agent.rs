@@ -165,7 +165,13 @@ async fn a_tool_then_an_answer_through_the_real_tool_lambda() {
         "{out}"
     );
     assert_eq!(out["tool_calls"][0]["name"], "prometheus_query");
-    assert_eq!(out["tool_calls"][0]["status"], "success");
+    let requests = s.converse.take_requests();
+    assert_eq!(
+        out["tool_calls"][0]["status"],
+        "success",
+        "the model was told: {:?}",
+        requests.get(1).map(|r| tool_results(&r.1))
+    );
     assert_eq!(
         out["usage"],
         json!({"input_tokens": 2 * USAGE.0, "output_tokens": 2 * USAGE.1, "total_tokens": 2 * (USAGE.0 + USAGE.1),
@@ -173,7 +179,6 @@ async fn a_tool_then_an_answer_through_the_real_tool_lambda() {
     );
     assert_eq!(out["session_id"].as_str().unwrap().len(), 32);
 
-    let requests = s.converse.take_requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].0, MODEL);
     let first = &requests[0].1;

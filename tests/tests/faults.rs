@@ -155,6 +155,8 @@ const ROWS: &[&str] = &[
     "HTTP protocol error",
     "TLS handshake failure",
     "SSM unavailable at refresh",
+    "SSM hangs at cold start",
+    "SSM hangs at refresh",
     "deadline nearly spent",
     "credentials missing",
 ];
@@ -189,6 +191,9 @@ fn expected(column: &str, row: &str) -> Option<(&'static str, Option<bool>)> {
         // The last good configuration keeps serving.
         "SSM unavailable at refresh" if uses_ssm => ("ok", None),
         "SSM unavailable at refresh" => return None,
+        "SSM hangs at cold start" if uses_ssm => ("UPSTREAM_TIMEOUT", Some(true)),
+        "SSM hangs at refresh" if uses_ssm => ("ok", None),
+        "SSM hangs at cold start" | "SSM hangs at refresh" => return None,
         "deadline nearly spent" => ("UPSTREAM_TIMEOUT", Some(true)),
         "credentials missing" => ("CONFIG_ERROR", Some(false)),
         other => panic!("no expectation for {other}"),
@@ -303,6 +308,28 @@ async fn run_matrix(s: Subject) -> (&'static str, BTreeMap<&'static str, Cell>) 
         cells.insert(row, s.cell(answer, 0));
         ssm.set_mode(Mode::Pass);
         still_healthy(&mut f, &s, row).await;
+    }
+
+    if let Some(ssm) = &s.ssm {
+        // A hung SSM with the last good values at hand: they are served, late but not failed.
+        // The deadline leaves room for the 2 s given up on SSM and then a model call (the
+        // agent needs 1 s), and is shorter than the SDK's 5 s operation timeout: waiting that
+        // out would not do.
+        let row = "SSM hangs at refresh";
+        ssm.hold();
+        let answer = s.ask(&f, Duration::from_secs(4)).await;
+        cells.insert(row, s.cell(answer, 0));
+        ssm.open();
+        still_healthy(&mut f, &s, row).await;
+
+        // A hung SSM at a cold start: nothing to serve, and the deadline bounds the wait.
+        let row = "SSM hangs at cold start";
+        ssm.hold();
+        let mut cold = LambdaFunction::start(s.function, &s.env).await.unwrap();
+        let answer = s.ask(&cold, SHORT_DEADLINE).await;
+        cells.insert(row, s.cell(answer, 0));
+        ssm.open();
+        still_healthy(&mut cold, &s, row).await;
     }
 
     let row = "deadline nearly spent";

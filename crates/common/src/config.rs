@@ -8,7 +8,8 @@
 //!   first caller refreshes them while concurrent callers wait for that one refresh instead of
 //!   starting their own. If the refresh fails, the last good values are served, a warning is
 //!   logged, and the next attempt waits [`RETRY_AFTER_FAILURE`] (or the TTL, if shorter), so a
-//!   broken SSM does not add its timeout to every request.
+//!   broken SSM does not add its timeout to every request. A refresh that hangs counts as
+//!   failed after [`STALE_REFRESH_TIMEOUT`].
 //! * An environment variable named after the key in upper snake case (`model/id` →
 //!   `MODEL_ID`, `tools/web-search/function` → `TOOLS_WEB_SEARCH_FUNCTION`) wins over SSM.
 //!   Without `APP_CONFIG_PATH` no SSM call is made at all: local runs and tests configure the
@@ -32,7 +33,7 @@ use std::{
 use aws_smithy_types::timeout::TimeoutConfig;
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::error::ToolError;
+use crate::error::{ErrorCode, ToolError};
 
 /// Cache lifetime when `CONFIG_TTL_SECONDS` is not set.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -43,6 +44,10 @@ pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 /// Lifetime of values that are never refreshed (environment-only and fixed settings): a
 /// century, far from `Instant` overflow.
 const NEVER_EXPIRES: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// Longest a refresh may take while the last good values could be served instead: well past
+/// a failing SSM's three quick attempts, well short of a hung one's 5 s operation timeout.
+pub const STALE_REFRESH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Longest a `GetParametersByPath` sweep may take (all pages, retries included).
 const SSM_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
@@ -323,7 +328,21 @@ impl AppConfig {
             return Ok(settings);
         }
 
-        match fetch(client, path).await {
+        let fetched = if seen.is_some() {
+            // The last good values are at hand: a hung SSM must not hold the request up for
+            // longer than this, nor fail it.
+            tokio::time::timeout(STALE_REFRESH_TIMEOUT, fetch(client, path))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ToolError::new(
+                        ErrorCode::UpstreamTimeout,
+                        "SSM Parameter Store did not answer in time",
+                    ))
+                })
+        } else {
+            fetch(client, path).await
+        };
+        match fetched {
             Ok(values) => {
                 let settings = Arc::new(Settings {
                     path: Some(path.clone()),
