@@ -208,8 +208,8 @@ where
     sse
 }
 
-/// The agent's answer with the same logging, metrics, deadline and panic containment as the buffered
-/// path gets from [`common::event::dispatch`].
+/// The agent's answer with the same logging, metrics, deadline net and panic containment as
+/// the buffered path gets from [`common::event::dispatch`].
 async fn answer<M: Model, I: Invoker>(
     agent: &Agent<M, I>,
     input: Result<AgentInput, ToolError>,
