@@ -30,6 +30,9 @@ use tokio::{
     task::JoinHandle,
 };
 
+use axum::body::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, header::CONTENT_TYPE};
+
 use crate::Result;
 
 /// What the server does with the next requests.
@@ -208,7 +211,9 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let fault = *shared.fault.lock().unwrap();
     match fault {
         Fault::Pass | Fault::Refused => {
-            let (status, headers, body) = forward(&shared, &request).await;
+            let (status, headers, body) = forward(&shared, request)
+                .await
+                .unwrap_or_else(|| (502, json_type(), Default::default()));
             let _ = write_answer(&mut stream, status, &headers, &body).await;
         }
         Fault::Hang => {
@@ -259,8 +264,33 @@ struct Request {
     body: Vec<u8>,
 }
 
-fn json_type() -> Vec<(String, String)> {
-    vec![("content-type".into(), "application/json".into())]
+fn json_type() -> HeaderMap {
+    HeaderMap::from_iter([(CONTENT_TYPE, HeaderValue::from_static("application/json"))])
+}
+
+/// A healthy request, relayed to the real upstream.
+async fn forward(shared: &Shared, request: Request) -> Option<(u16, HeaderMap, Bytes)> {
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).ok()?;
+    let headers = request
+        .headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((
+                HeaderName::from_bytes(name.as_bytes()).ok()?,
+                HeaderValue::from_str(value).ok()?,
+            ))
+        })
+        .collect();
+    let (status, headers, body) = crate::relay(
+        &shared.client,
+        &shared.upstream,
+        method,
+        &request.target,
+        headers,
+        request.body,
+    )
+    .await?;
+    Some((status.as_u16(), headers, body))
 }
 
 /// Reads one HTTP/1.1 request (head, then a `content-length` or chunked body).
@@ -342,49 +372,10 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-async fn forward(shared: &Shared, request: &Request) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let Ok(method) = reqwest::Method::from_bytes(request.method.as_bytes()) else {
-        return (400, json_type(), b"{}".to_vec());
-    };
-    let mut outgoing = shared
-        .client
-        .request(method, format!("{}{}", shared.upstream, request.target))
-        .body(request.body.clone());
-    for (name, value) in &request.headers {
-        if !matches!(
-            name.as_str(),
-            "host" | "content-length" | "transfer-encoding" | "connection"
-        ) {
-            outgoing = outgoing.header(name, value);
-        }
-    }
-    let Ok(response) = outgoing.send().await else {
-        return (502, json_type(), b"{}".to_vec());
-    };
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .filter(|(name, _)| {
-            !matches!(
-                name.as_str(),
-                "content-length" | "transfer-encoding" | "connection"
-            )
-        })
-        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
-        .collect();
-    let body = response
-        .bytes()
-        .await
-        .map(|b| b.to_vec())
-        .unwrap_or_default();
-    (status, headers, body)
-}
-
 async fn write_answer(
     stream: &mut TcpStream,
     status: u16,
-    headers: &[(String, String)],
+    headers: &HeaderMap,
     body: &[u8],
 ) -> std::io::Result<()> {
     let reason = http::StatusCode::from_u16(status)
@@ -393,7 +384,9 @@ async fn write_answer(
         .unwrap_or("Unknown");
     let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
     for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
+        if let Ok(value) = value.to_str() {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
     }
     head.push_str(&format!(
         "content-length: {}\r\nconnection: close\r\n\r\n",

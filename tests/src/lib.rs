@@ -66,6 +66,43 @@ pub async fn serve_loopback(
     Ok((addr, server))
 }
 
+/// Headers that describe one hop's connection, not the message: never relayed.
+const HOP_BY_HOP: [&str; 4] = ["host", "content-length", "transfer-encoding", "connection"];
+
+/// Sends a request received by a stand-in (the fault proxy, the fault server) on to the real
+/// server at `upstream` (a base URL; `target` is the path and query), and returns its answer
+/// with the hop-by-hop headers left out both ways; `None` if the upstream could not be reached.
+pub async fn relay(
+    client: &reqwest::Client,
+    upstream: &str,
+    method: reqwest::Method,
+    target: &str,
+    mut headers: reqwest::header::HeaderMap,
+    body: impl Into<reqwest::Body>,
+) -> Option<(
+    reqwest::StatusCode,
+    reqwest::header::HeaderMap,
+    axum::body::Bytes,
+)> {
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    let response = client
+        .request(method, format!("{upstream}{target}"))
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .ok()?;
+    let status = response.status();
+    let mut answer_headers = response.headers().clone();
+    for name in HOP_BY_HOP {
+        answer_headers.remove(name);
+    }
+    let bytes = response.bytes().await.unwrap_or_default();
+    Some((status, answer_headers, bytes))
+}
+
 /// A server answering every request with `status` and `body` (an upstream that throttles,
 /// fails or sends garbage); returns its base URL.
 pub async fn answering(status: u16, body: &'static str) -> Result<String> {

@@ -13,9 +13,9 @@ use std::{
 
 use axum::{
     Router,
-    body::{Body, Bytes},
+    body::Body,
     extract::{Request, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use tokio::sync::{Notify, watch};
@@ -222,25 +222,17 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         return StatusCode::BAD_REQUEST.into_response();
     };
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut headers = parts.headers.clone();
-    headers.remove("host");
-    let forwarded = shared
-        .client
-        .request(parts.method.clone(), format!("{}{path}", shared.upstream))
-        .headers(headers)
-        .body(body)
-        .send()
-        .await;
+    let forwarded = crate::relay(
+        &shared.client,
+        &shared.upstream,
+        parts.method.clone(),
+        path,
+        parts.headers.clone(),
+        body,
+    )
+    .await;
     match forwarded {
-        Ok(response) => {
-            let status = response.status();
-            let mut out_headers = HeaderMap::new();
-            for (name, value) in response.headers() {
-                if name != "transfer-encoding" && name != "content-length" && name != "connection" {
-                    out_headers.insert(name.clone(), value.clone());
-                }
-            }
-            let mut bytes: Bytes = response.bytes().await.unwrap_or_default();
+        Some((status, out_headers, mut bytes)) => {
             if let Some(patch) = patch
                 && let Ok(mut answer) = serde_json::from_slice::<serde_json::Value>(&bytes)
             {
@@ -249,7 +241,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             }
             (status, out_headers, Body::from(bytes)).into_response()
         }
-        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+        None => StatusCode::BAD_GATEWAY.into_response(),
     }
 }
 

@@ -146,9 +146,9 @@ fn event() -> impl Strategy<Value = Value> {
     let body = prop_oneof![
         json_value().prop_map(|v| (v.to_string(), false)),
         any::<Vec<u8>>().prop_map(|b| (String::from_utf8_lossy(&b).into_owned(), false)),
-        any::<Vec<u8>>().prop_map(|b| (base64(&b), true)),
+        any::<Vec<u8>>().prop_map(|b| (aws_smithy_types::base64::encode(&b), true)),
         text().prop_map(|t| (t, true)),
-        json_value().prop_map(|v| (base64(v.to_string().as_bytes()), true)),
+        json_value().prop_map(|v| (aws_smithy_types::base64::encode(v.to_string()), true)),
     ];
     let query = prop::collection::vec((text(), text()), 0..5);
     prop_oneof![
@@ -177,27 +177,6 @@ fn event() -> impl Strategy<Value = Value> {
         }),
         (json_value(), json_value()).prop_map(|(a, b)| json!({"requestContext": a, "body": b})),
     ]
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------
