@@ -111,6 +111,14 @@ mod tests {
         ToolError::new(ErrorCode::Throttled, "slow down")
     }
 
+    /// UPSTREAM's retry count with millisecond waits: these tests are about which errors
+    /// are tried again and how often, and wait on the real clock.
+    const QUICK: Backoff = Backoff {
+        base: Duration::from_millis(1),
+        cap: Duration::from_millis(2),
+        ..Backoff::UPSTREAM
+    };
+
     #[test]
     fn waits_grow_exponentially_with_full_jitter_up_to_the_cap() {
         let b = Backoff {
@@ -133,11 +141,11 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn retries_retryable_errors_then_succeeds() {
         let calls = AtomicU32::new(0);
         let deadline = Deadline::after(Duration::from_secs(30));
-        let result = with_retries(&Backoff::UPSTREAM, &deadline, |n| {
+        let result = with_retries(&QUICK, &deadline, |n| {
             calls.fetch_add(1, Ordering::Relaxed);
             async move { if n < 2 { Err(throttled()) } else { Ok(n) } }
         })
@@ -146,11 +154,11 @@ mod tests {
         assert_eq!(calls.load(Ordering::Relaxed), 3);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn gives_up_after_the_retries_with_the_last_error() {
         let calls = AtomicU32::new(0);
         let deadline = Deadline::after(Duration::from_secs(30));
-        let err = with_retries(&Backoff::UPSTREAM, &deadline, |_| {
+        let err = with_retries(&QUICK, &deadline, |_| {
             calls.fetch_add(1, Ordering::Relaxed);
             async { Err::<(), _>(throttled()) }
         })
@@ -162,11 +170,11 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn never_retries_what_is_not_retryable() {
         let calls = AtomicU32::new(0);
         let deadline = Deadline::after(Duration::from_secs(30));
-        let err = with_retries(&Backoff::UPSTREAM, &deadline, |_| {
+        let err = with_retries(&QUICK, &deadline, |_| {
             calls.fetch_add(1, Ordering::Relaxed);
             async { Err::<(), _>(ToolError::invalid_input("bad PromQL")) }
         })
@@ -178,12 +186,12 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn does_not_retry_into_the_deadline() {
         let calls = AtomicU32::new(0);
         // Less than reserve + minimum budget left: answering now beats one more try.
         let deadline = Deadline::after(ANSWER_RESERVE + MIN_UPSTREAM_BUDGET / 2);
-        let err = with_retries(&Backoff::UPSTREAM, &deadline, |_| {
+        let err = with_retries(&QUICK, &deadline, |_| {
             calls.fetch_add(1, Ordering::Relaxed);
             async { Err::<(), _>(throttled()) }
         })
