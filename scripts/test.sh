@@ -11,8 +11,8 @@ step() { printf '\n== %s\n' "$*"; }
 
 # A disk that fills mid-build shows up as a linker killed by SIGBUS ("ld terminated with
 # signal 7"), which does not say why; say it up front. need_gb is about what a run from a
-# clean clone leaves under target/ (README, "Continuous integration").
-need_gb=6
+# clean clone leaves under target/ (4.3 GB; README, "Measurements").
+need_gb=5
 free_gb="$(df -Pk . | awk 'NR == 2 { printf "%d", $4 / 1048576 }')"
 echo "disk: ${free_gb} GB free; a run from a clean clone needs about ${need_gb} GB"
 if [ "$free_gb" -lt "$need_gb" ]; then
