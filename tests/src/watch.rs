@@ -75,6 +75,32 @@ impl CargoLambdaWatch {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Invokes each of `functions` once (with `{}`, which any of them answers quickly) and
+    /// waits for the answers. cargo-lambda starts a function on its first invocation with
+    /// `cargo run`, which compiles whatever is out of date and waits while another cargo holds
+    /// the target directory: seconds to minutes that no short tool timeout under test should
+    /// have to cover.
+    pub async fn warm(&self, functions: &[&str]) -> Result<()> {
+        let lambda =
+            aws_sdk_lambda::Client::new(&crate::moto::Moto::sdk_config_for(&self.url()).await);
+        for function in functions {
+            lambda
+                .invoke()
+                .function_name(*function)
+                .payload(aws_sdk_lambda::primitives::Blob::new(&b"{}"[..]))
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "{function} did not start under cargo lambda watch: {}\n{}",
+                        aws_sdk_lambda::error::DisplayErrorContext(&e),
+                        self.logs()
+                    )
+                })?;
+        }
+        Ok(())
+    }
+
     /// cargo-lambda's and the functions' output so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("watch.log")).unwrap_or_default()

@@ -46,6 +46,16 @@ async fn stack() -> Stack {
     ])
     .await
     .unwrap();
+    // The tools the tests below call, started before any tool timeout runs.
+    watch
+        .warm(&[
+            "prometheus-query",
+            "prometheus-metadata",
+            "eks-info",
+            "web-search",
+        ])
+        .await
+        .unwrap();
     let lambda = FaultProxy::start(&watch.url()).await.unwrap();
     let converse = ConverseDouble::start().await.unwrap();
     let model = FaultProxy::start(&converse.url()).await.unwrap();
@@ -63,21 +73,6 @@ async fn stack() -> Stack {
 }
 
 impl Stack {
-    /// Starts `functions` under cargo-lambda (its first invocation of a function runs cargo
-    /// and starts the process, which can take longer than a short tool timeout).
-    async fn warm(&self, functions: &[&str]) {
-        let lambda = aws_sdk_lambda::Client::new(&Moto::sdk_config_for(&self.watch.url()).await);
-        for function in functions {
-            lambda
-                .invoke()
-                .function_name(*function)
-                .payload(aws_sdk_lambda::primitives::Blob::new(&b"{}"[..]))
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-
     async fn agent(&self, settings: &[(&str, &str)]) -> Agent<Bedrock, LambdaInvoker> {
         let mut values: HashMap<String, String> =
             HashMap::from([("model/id".to_owned(), MODEL.to_owned())]);
@@ -269,7 +264,6 @@ async fn two_tool_calls_in_one_turn_run_at_the_same_time() {
 async fn unknown_tools_tool_errors_and_timeouts_go_back_as_error_results() {
     let s = stack().await;
     let agent = s.agent(&[("agent/tool_timeout_seconds", "2")]).await;
-    s.warm(&["eks-info", "web-search"]).await;
     s.converse.script([
         tool_uses(
             None,

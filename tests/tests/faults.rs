@@ -599,13 +599,7 @@ async fn every_function_against_every_neighbour_fault() {
     .await
     .unwrap();
     // Its first invocation of a function builds and starts it: not part of any row.
-    aws_sdk_lambda::Client::new(&Moto::sdk_config_for(&watch.url()).await)
-        .invoke()
-        .function_name("web-search")
-        .payload(aws_sdk_lambda::primitives::Blob::new(&b"{}"[..]))
-        .send()
-        .await
-        .unwrap();
+    watch.warm(&["web-search"]).await.unwrap();
     {
         let path = "/faults/agent-tools".to_owned();
         let upstream = FaultServer::start(
