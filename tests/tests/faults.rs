@@ -392,17 +392,33 @@ async fn run_matrix(s: Subject) -> (&'static str, BTreeMap<&'static str, Cell>) 
     (s.column, cells)
 }
 
-/// moto's environment for a function: SSM through `ssm` (when it reads configuration),
-/// everything else at moto itself unless overridden.
-fn env_for(moto: &Moto, ssm: Option<&FaultProxy>, path: Option<&str>) -> Vec<(String, String)> {
+/// moto's credentials and region for a function, and no catch-all endpoint: each subject
+/// points the services it uses somewhere itself.
+fn env_for(moto: &Moto) -> Vec<(String, String)> {
     let mut env = moto.env();
     env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
-    if let (Some(ssm), Some(path)) = (ssm, path) {
-        env.push(("AWS_ENDPOINT_URL_SSM".into(), ssm.url()));
-        env.push(("APP_CONFIG_PATH".into(), path.into()));
-        env.push(("CONFIG_TTL_SECONDS".into(), "0".into()));
-    }
     env
+}
+
+/// Stores `parameters` under `path` in moto's SSM and starts the fault proxy in front of SSM.
+/// Returns the proxy and the environment of a function that reads `path` through it, with a
+/// zero cache TTL so that an SSM fault can be timed to hit a cold start or a refresh.
+async fn configured(
+    moto: &Moto,
+    path: &str,
+    parameters: &[(&str, &str, ParameterType)],
+) -> (FaultProxy, Vec<(String, String)>) {
+    for (key, value, kind) in parameters {
+        moto.put_parameter(&format!("{path}/{key}"), value, kind.clone())
+            .await
+            .unwrap();
+    }
+    let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
+    let mut env = env_for(moto);
+    env.push(("AWS_ENDPOINT_URL_SSM".into(), ssm.url()));
+    env.push(("APP_CONFIG_PATH".into(), path.into()));
+    env.push(("CONFIG_TTL_SECONDS".into(), "0".into()));
+    (ssm, env)
 }
 
 /// A Prometheus answer of `result_type` with more series than any limit allows.
@@ -425,15 +441,12 @@ async fn prometheus_subject(
     let upstream = FaultServer::start(prometheus.url(), &oversize)
         .await
         .unwrap();
-    moto.put_parameter(
-        &format!("{path}/prometheus/url"),
-        &upstream.url(),
-        ParameterType::String,
+    let (ssm, env) = configured(
+        moto,
+        &path,
+        &[("prometheus/url", &upstream.url(), ParameterType::String)],
     )
-    .await
-    .unwrap();
-    let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
-    let env = env_for(moto, Some(&ssm), Some(&path));
+    .await;
     Subject {
         column: function,
         upstream_var: "PROMETHEUS_URL",
@@ -509,17 +522,16 @@ async fn every_function_against_every_neighbour_fault() {
         )
         .await
         .unwrap();
-        for (key, value, kind) in [
-            ("websearch/provider", "brave", ParameterType::String),
-            ("websearch/url", &upstream.url(), ParameterType::String),
-            ("websearch/api_key", API_KEY, ParameterType::SecureString),
-        ] {
-            moto.put_parameter(&format!("{path}/{key}"), value, kind)
-                .await
-                .unwrap();
-        }
-        let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
-        let env = env_for(&moto, Some(&ssm), Some(&path));
+        let (ssm, env) = configured(
+            &moto,
+            &path,
+            &[
+                ("websearch/provider", "brave", ParameterType::String),
+                ("websearch/url", &upstream.url(), ParameterType::String),
+                ("websearch/api_key", API_KEY, ParameterType::SecureString),
+            ],
+        )
+        .await;
         subjects.push(Subject {
             column: "web-search",
             upstream_var: "WEBSEARCH_URL",
@@ -545,7 +557,7 @@ async fn every_function_against_every_neighbour_fault() {
         )
         .await
         .unwrap();
-        let mut env = env_for(&moto, None, None);
+        let mut env = env_for(&moto);
         env.push(("AWS_ENDPOINT_URL_EKS".into(), upstream.url()));
         subjects.push(Subject {
             column: "eks-info",
@@ -572,11 +584,8 @@ async fn every_function_against_every_neighbour_fault() {
         )
         .await
         .unwrap();
-        moto.put_parameter(&format!("{path}/model/id"), MODEL, ParameterType::String)
-            .await
-            .unwrap();
-        let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
-        let mut env = env_for(&moto, Some(&ssm), Some(&path));
+        let (ssm, mut env) =
+            configured(&moto, &path, &[("model/id", MODEL, ParameterType::String)]).await;
         env.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), upstream.url()));
         subjects.push(Subject {
             column: "agent",
@@ -612,18 +621,17 @@ async fn every_function_against_every_neighbour_fault() {
         )
         .await
         .unwrap();
-        for (key, value) in [
-            ("model/id", MODEL),
-            // A tool call that hangs must leave the model time to answer.
-            ("agent/tool_timeout_seconds", "1"),
-        ] {
-            moto.put_parameter(&format!("{path}/{key}"), value, ParameterType::String)
-                .await
-                .unwrap();
-        }
-        let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
+        let (ssm, mut env) = configured(
+            &moto,
+            &path,
+            &[
+                ("model/id", MODEL, ParameterType::String),
+                // A tool call that hangs must leave the model time to answer.
+                ("agent/tool_timeout_seconds", "1", ParameterType::String),
+            ],
+        )
+        .await;
         let probe = ConverseDouble::start().await.unwrap();
-        let mut env = env_for(&moto, Some(&ssm), Some(&path));
         env.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), probe.url()));
         env.push(("AWS_ENDPOINT_URL_LAMBDA".into(), upstream.url()));
         subjects.push(Subject {
@@ -652,16 +660,19 @@ async fn every_function_against_every_neighbour_fault() {
         )
         .await
         .unwrap();
-        for (key, value) in [
-            ("model/id", MODEL),
-            ("agent/sessions_table", "fault-sessions"),
-        ] {
-            moto.put_parameter(&format!("{path}/{key}"), value, ParameterType::String)
-                .await
-                .unwrap();
-        }
-        let ssm = FaultProxy::start(moto.endpoint()).await.unwrap();
-        let mut env = env_for(&moto, Some(&ssm), Some(&path));
+        let (ssm, mut env) = configured(
+            &moto,
+            &path,
+            &[
+                ("model/id", MODEL, ParameterType::String),
+                (
+                    "agent/sessions_table",
+                    "fault-sessions",
+                    ParameterType::String,
+                ),
+            ],
+        )
+        .await;
         env.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), converse.url()));
         env.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), upstream.url()));
         subjects.push(Subject {
