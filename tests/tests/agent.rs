@@ -5,7 +5,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use agent::{Agent, bedrock::Bedrock, tools::LambdaInvoker};
+use agent::{Agent, bedrock::Bedrock, invoker::LambdaInvoker};
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use common::{AppConfig, ToolError};
 use integration_tests::{

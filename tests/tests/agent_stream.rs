@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use agent::{Agent, bedrock::Bedrock, tools::LambdaInvoker, web};
+use agent::{Agent, bedrock::Bedrock, invoker::LambdaInvoker, web};
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use common::AppConfig;
 use futures_util::StreamExt;
@@ -261,13 +261,14 @@ async fn throttling_before_the_stream_starts_is_retried_unseen() {
     assert_eq!(s.converse.take_requests().len(), 2);
 
     // Throttled on every attempt: one error event, nothing else.
-    s.converse.script((0..=agent::MODEL_RETRY.retries).map(|_| {
-        error(
-            429,
-            "ThrottlingException",
-            "Too many requests, please wait.",
-        )
-    }));
+    s.converse
+        .script((0..=agent::tool_loop::MODEL_RETRY.retries).map(|_| {
+            error(
+                429,
+                "ThrottlingException",
+                "Too many requests, please wait.",
+            )
+        }));
     let (_, _, events) = s.stream(json!({"prompt": "Anything wrong?"})).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].0, "error");

@@ -223,10 +223,50 @@ fn is_decode_code(code: ErrorCode) -> bool {
     matches!(code, ErrorCode::InvalidInput | ErrorCode::PayloadTooLarge)
 }
 
-fn decoded<I: serde::de::DeserializeOwned>(event: &Value) -> Result<(), ToolError> {
-    common::event::decode_event::<I>(event.clone())
-        .1
-        .map(|_| ())
+/// A handler that only decodes: what the pipeline answers for it is the decoding's verdict.
+struct Decodes<I>(std::marker::PhantomData<fn() -> I>);
+
+impl<I: serde::de::DeserializeOwned + Send> Handler for Decodes<I> {
+    const NAME: &'static str = "decodes";
+    type Input = I;
+    type Output = ();
+
+    async fn handle(&self, _: I, _: &Invocation) -> Result<(), ToolError> {
+        Ok(())
+    }
+}
+
+/// Runs `event` through the functions' one pipeline, `common::event::dispatch`, with a handler
+/// that only decodes: its input or the envelope it was refused with.
+fn decoded<I: serde::de::DeserializeOwned + Send>(event: &Value) -> Result<(), ToolError> {
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = "fuzz".to_owned();
+    context.deadline = (common::time::now_ms() + 60_000) as u64;
+    let handler = Decodes::<I>(std::marker::PhantomData);
+    let answer =
+        handlers()
+            .runtime
+            .block_on(common::event::dispatch(&handler, event.clone(), &context));
+    let answer: Value = serde_json::from_str(answer.get()).expect("the answer is JSON");
+    // An HTTP shape wraps the same object in a response whose body is its text.
+    let object = match answer.get("body").and_then(Value::as_str) {
+        Some(body) if answer.get("statusCode").is_some() => {
+            serde_json::from_str(body).expect("the body is JSON")
+        }
+        _ => answer,
+    };
+    let Some(error) = object.get("error") else {
+        return Ok(());
+    };
+    let code: ErrorCode = match error["code"].as_str() {
+        Some("INVALID_INPUT") => ErrorCode::InvalidInput,
+        Some("PAYLOAD_TOO_LARGE") => ErrorCode::PayloadTooLarge,
+        other => panic!("decoding answered {other:?}: {error}"),
+    };
+    Err(ToolError::new(
+        code,
+        error["message"].as_str().unwrap_or_default().to_owned(),
+    ))
 }
 
 proptest! {
@@ -257,7 +297,7 @@ struct Handlers {
     metadata: prometheus_metadata::PrometheusMetadata,
     search: web_search::WebSearch,
     eks: eks_info::EksInfo,
-    agent: agent::Agent<agent::bedrock::Bedrock, agent::tools::LambdaInvoker>,
+    agent: agent::Agent<agent::bedrock::Bedrock, agent::invoker::LambdaInvoker>,
 }
 
 fn handlers() -> &'static Handlers {
@@ -310,7 +350,7 @@ fn handlers() -> &'static Handlers {
             )),
             agent: agent::Agent::new(
                 agent::bedrock::Bedrock::new(),
-                agent::tools::LambdaInvoker::new(),
+                agent::invoker::LambdaInvoker::new(),
                 config(),
             ),
         }
@@ -529,7 +569,7 @@ fn search_page() -> impl Strategy<Value = String> {
 proptest! {
     #[test]
     fn duckduckgo_pages_give_bounded_hits_or_an_error(page in search_page(), status in prop::sample::select(vec![200u16, 202, 403, 429, 500])) {
-        let ddg = web_search::provider::by_name("duckduckgo").unwrap();
+        let ddg = web_search::providers::by_name("duckduckgo").unwrap();
         match ddg.parse(status, page.as_bytes()) {
             Ok(hits) => {
                 for result in web_search::rank(hits, 10) {

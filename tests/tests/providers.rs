@@ -10,8 +10,8 @@
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use agent::{
-    Agent, AgentInput, AgentOutput, bedrock::Bedrock, openai::OpenAiCompatible,
-    providers::Providers, tools::Invoker, web::Emitter,
+    Agent, AgentInput, AgentOutput, bedrock::Bedrock, events::Buffered, invoker::Invoker,
+    openai::OpenAiCompatible, providers::Providers, web::Emitter,
 };
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use common::{AppConfig, Deadline, Invocation, ToolError};
@@ -96,7 +96,9 @@ impl Case {
             prompt: prompt.to_owned(),
             session_id: None,
         };
-        self.agent.answer(input, &Self::invocation(), None).await
+        self.agent
+            .answer(input, &Self::invocation(), &Buffered)
+            .await
     }
 
     /// The same, streamed: the output and the SSE events (name, data) in order.
@@ -113,7 +115,7 @@ impl Case {
         let (emitter, mut events) = Emitter::channel();
         let out = self
             .agent
-            .answer(input, &Self::invocation(), Some(&emitter))
+            .answer(input, &Self::invocation(), &emitter)
             .await;
         drop(emitter);
         let mut got = Vec::new();

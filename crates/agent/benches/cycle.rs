@@ -8,8 +8,8 @@ use std::{collections::HashMap, hint::black_box, time::Instant};
 use agent::{
     Agent,
     conversation::{Block, Message, Role},
+    invoker::Invoker,
     model::{Model, ModelError, ModelReply, ModelRequest, StopReason, Usage},
-    tools::Invoker,
 };
 use common::{AppConfig, Deadline, Handler, Invocation, ToolError};
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! clients (Bedrock or the OpenAI-compatible server, Lambda, DynamoDB) are built on the first
 //! request that needs them, so nothing slow happens before the first poll.
 
-use agent::{Agent, providers::Providers, tools::LambdaInvoker, web};
+use agent::{Agent, invoker::LambdaInvoker, providers::Providers, web};
 use common::AppConfig;
 
 #[tokio::main(flavor = "current_thread")]
@@ -16,5 +16,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         LambdaInvoker::new(),
         config,
     )));
-    common::run(|event| web::answer_event(agent, event)).await
+    common::serve_streaming(|event| web::answer_event(agent, event)).await
 }

@@ -24,7 +24,7 @@ pub enum Provider {
     },
 }
 
-/// Sampling settings (CONTRACT §3: `model/*`).
+/// Sampling settings (docs/contract.md §3: `model/*`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inference {
     /// The API that serves the model.
@@ -112,7 +112,7 @@ impl StopReason {
     }
 }
 
-/// Token counts (CONTRACT §2 `usage`).
+/// Token counts (docs/contract.md §2.8, `usage`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Usage {
     /// Prompt tokens.

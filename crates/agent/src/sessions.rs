@@ -4,19 +4,26 @@
 //! `version` (a counter) and `expires_at` (the table's TTL attribute). Every write is
 //! conditional on the version read, so two requests on one session cannot overwrite each
 //! other's turn: the loser reads the winner's history, appends its own turn to it and writes
-//! again (see `lib.rs`).
+//! again ([`SessionStore::save_turn`]).
+//!
+//! A *turn* is what one request adds to a conversation: the question, the model's tool uses
+//! and their results, and the answer.
 
 use std::time::Duration;
 
 use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use common::{ErrorCode, ToolError};
 
-use crate::conversation::{Message, drop_oldest_turn, shrink_oldest_tool_result};
+use crate::conversation::{Message, drop_oldest_turn, shrink_oldest_tool_result, window_start};
 
 /// How long a session is kept after its last turn.
 pub const SESSION_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Largest history stored, in bytes of JSON (DynamoDB's item limit is 400 KB).
 pub const MAX_STORED_BYTES: usize = 350_000;
+/// The longest a session read or write may take (less when the deadline is nearer).
+pub const SESSION_TIMEOUT: Duration = Duration::from_secs(5);
+/// Attempts to write a session that others keep writing.
+pub const SESSION_WRITE_ATTEMPTS: usize = 3;
 
 /// A session's history and the version it was read at (0: a new session).
 #[derive(Debug, Clone, PartialEq)]
@@ -144,5 +151,42 @@ impl SessionStore {
             }
             Err(e) => Err(dynamodb_error(&e)),
         }
+    }
+
+    /// Writes `history` (read at `read_version`, then extended by this request's `turn`),
+    /// keeping its last `window_size` × 2 messages. When another request on the session wrote
+    /// first, its history wins and `turn` is appended to it, at most
+    /// [`SESSION_WRITE_ATTEMPTS`] times: two questions asked at once both stay in the record.
+    pub async fn save_turn(
+        &self,
+        session_id: &str,
+        mut history: Vec<Message>,
+        mut read_version: u64,
+        turn: &[Message],
+        window_size: usize,
+    ) -> Result<(), ToolError> {
+        for _ in 0..SESSION_WRITE_ATTEMPTS {
+            let start = window_start(&history, window_size.max(1) * 2);
+            history.drain(..start);
+            if self.save(session_id, history.clone(), read_version).await? == Saved::Written {
+                return Ok(());
+            }
+            // Another request on this session wrote first: keep its turn, add ours after it.
+            let latest = self.load(session_id).await?;
+            read_version = latest.version;
+            history = latest.history;
+            for message in turn {
+                match (history.last_mut(), message) {
+                    (Some(last), m) if last.role == m.role => {
+                        last.content.extend(m.content.iter().cloned());
+                    }
+                    _ => history.push(message.clone()),
+                }
+            }
+        }
+        Err(ToolError::new(
+            ErrorCode::Unavailable,
+            format!("session {session_id} is being updated by other requests; try again"),
+        ))
     }
 }

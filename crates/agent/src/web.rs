@@ -4,7 +4,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /` | the chat page ([`PAGE`], embedded in the binary) |
-//! | `POST /` with `Accept: text/event-stream` | SSE (CONTRACT §2): `text` `{"delta"}` as the model writes, `tool` `{"name", "status", "duration_ms"}` as each call ends, then one `done` (the output object) or `error` (the envelope) |
+//! | `POST /` with `Accept: text/event-stream` | SSE (docs/contract.md §2): `text` `{"delta"}` as the model writes, `tool` `{"name", "status", "duration_ms"}` as each call ends, then one `done` (the output object) or `error` (the envelope) |
 //! | `POST /` otherwise | the output object or the envelope as JSON, with its HTTP status |
 //! | any other path | `NOT_FOUND` |
 //!
@@ -12,7 +12,9 @@
 //! `InvokeWithResponseStream`); API Gateway and the Invoke API need the buffered answer. So
 //! a Function URL event is recognised by its domain, `<url-id>.lambda-url.<region>.on.aws`,
 //! or `localhost` for cargo-lambda's emulator; every other event goes to the shared
-//! [`common::event::dispatch`].
+//! [`common::event::dispatch`]. Both go through `common`'s one pipeline,
+//! [`common::event::handle_event`] (decoding, deadline net, panic containment, report); this
+//! module only chooses how the outcome is carried back.
 //!
 //! Once the SSE headers are out, nothing can change the status any more: every failure,
 //! including a panic, becomes an `error` event, and the body always ends with `done` or
@@ -22,17 +24,22 @@
 use std::{
     pin::Pin,
     task::{Context as TaskContext, Poll},
-    time::Instant,
 };
 
-use common::{Answer, ByteStream, Deadline, ErrorCode, Invocation, Shape, ToolError};
+use common::{Answer, ByteStream, ErrorCode, Handler, Invocation, ToolError};
 use futures_util::Stream;
 use lambda_runtime::{Context, FunctionResponse, LambdaEvent, MetadataPrelude, StreamResponse};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::{Agent, AgentInput, AgentOutput, ToolCall, model::Model, tools::Invoker};
+use crate::{
+    agent::Agent,
+    events::{AnswerEvents, Buffered},
+    invoker::Invoker,
+    io::{AgentInput, AgentOutput, ToolCall},
+    model::Model,
+};
 
 /// The chat page: one static file, no framework, no build step.
 pub const PAGE: &str = include_str!("page.html");
@@ -71,8 +78,22 @@ impl Emitter {
         let _ = self.tx.send(sse(event, data));
     }
 
-    /// A piece of the model's text.
-    pub fn text(&self, delta: &str) {
+    /// The last event: `done` with the output, or `error` with the envelope.
+    pub fn finish(&self, outcome: &Result<AgentOutput, ToolError>, request_id: &str) {
+        match outcome {
+            Ok(output) => self.send("done", output),
+            Err(e) => self.send("error", &e.envelope(request_id)),
+        }
+    }
+}
+
+impl AnswerEvents for Emitter {
+    fn streaming(&self) -> bool {
+        true
+    }
+
+    /// A `text` event.
+    fn text(&self, delta: &str) {
         #[derive(Serialize)]
         struct Text<'a> {
             delta: &'a str,
@@ -80,17 +101,9 @@ impl Emitter {
         self.send("text", &Text { delta });
     }
 
-    /// A finished tool call.
-    pub fn tool(&self, call: &ToolCall) {
+    /// A `tool` event.
+    fn tool(&self, call: &ToolCall) {
         self.send("tool", call);
-    }
-
-    /// The last event: `done` with the output, or `error` with the envelope.
-    pub fn finish(&self, outcome: &Result<AgentOutput, ToolError>, request_id: &str) {
-        match outcome {
-            Ok(output) => self.send("done", output),
-            Err(e) => self.send("error", &e.envelope(request_id)),
-        }
     }
 }
 
@@ -175,24 +188,34 @@ where
         }
         return page;
     }
-    let stream = header(&event, "accept").contains(EVENT_STREAM);
-    let invocation = Invocation {
-        request_id: context.request_id.clone(),
-        deadline: Deadline::from_epoch_millis(context.deadline),
-        shape: Shape::HttpApi,
-    };
-    let (_, input) = common::event::decode_event::<AgentInput>(event);
-    if !stream {
-        let outcome = answer(agent, input, &invocation, None).await;
-        return match &outcome {
-            Ok(output) => json_response(200, output),
-            Err(e) => json_response(e.code.http_status(), &e.envelope(&invocation.request_id)),
+    if !header(&event, "accept").contains(EVENT_STREAM) {
+        let answering = Answering {
+            agent,
+            events: &Buffered,
         };
+        return common::event::handle_event(&answering, event, context, |invocation, outcome| {
+            match outcome {
+                Ok(output) => (json_response(200, &output), None),
+                Err(e) => (
+                    json_response(e.code.http_status(), &e.envelope(&invocation.request_id)),
+                    Some(e),
+                ),
+            }
+        })
+        .await;
     }
     let (emitter, events) = Emitter::channel();
+    let context = context.clone();
     let work = async move {
-        let outcome = answer(agent, input, &invocation, Some(&emitter)).await;
-        emitter.finish(&outcome, &invocation.request_id);
+        let answering = Answering {
+            agent,
+            events: &emitter,
+        };
+        common::event::handle_event(&answering, event, &context, |invocation, outcome| {
+            emitter.finish(&outcome, &invocation.request_id);
+            ((), outcome.err())
+        })
+        .await;
     };
     let mut sse = response(
         200,
@@ -208,36 +231,25 @@ where
     sse
 }
 
-/// The agent's answer with the same logging, metrics, deadline net and panic containment as
-/// the buffered path gets from [`common::event::dispatch`].
-async fn answer<M: Model, I: Invoker>(
-    agent: &Agent<M, I>,
-    input: Result<AgentInput, ToolError>,
-    invocation: &Invocation,
-    emit: Option<&Emitter>,
-) -> Result<AgentOutput, ToolError> {
-    let started = Instant::now();
-    let outcome = match input {
-        Err(e) => Err(e),
-        Ok(input) => {
-            // Boxed and type-erased, as dispatch does: the loop's future nests the SDK's so
-            // deeply that the runtime's future type would exceed the compiler's layout depth.
-            let work: Pin<Box<dyn Future<Output = Result<AgentOutput, ToolError>> + Send + '_>> =
-                Box::pin(agent.answer(input, invocation, emit));
-            common::event::within_deadline(
-                &invocation.deadline,
-                common::event::contain_panics("agent", work),
-            )
-            .await
-        }
-    };
-    let shape = if emit.is_some() {
-        "function-url-stream"
-    } else {
-        "function-url"
-    };
-    common::event::report("agent", shape, started, outcome.as_ref().err());
-    outcome
+/// The agent answering one Function URL request, its progress going to `events`: the
+/// [`Handler`] that `common`'s pipeline runs.
+struct Answering<'a, M, I> {
+    agent: &'a Agent<M, I>,
+    events: &'a dyn AnswerEvents,
+}
+
+impl<M: Model, I: Invoker> Handler for Answering<'_, M, I> {
+    const NAME: &'static str = <Agent<M, I> as Handler>::NAME;
+    type Input = AgentInput;
+    type Output = AgentOutput;
+
+    async fn handle(
+        &self,
+        input: AgentInput,
+        invocation: &Invocation,
+    ) -> Result<AgentOutput, ToolError> {
+        self.agent.answer(input, invocation, self.events).await
+    }
 }
 
 fn response(status: u16, content_type: &str, body: ByteStream) -> StreamResponse<ByteStream> {

@@ -1,5 +1,5 @@
 //! Configuration from SSM Parameter Store, cached per process, overridable from the
-//! environment (CONTRACT §3).
+//! environment (docs/contract.md §3).
 //!
 //! * `APP_CONFIG_PATH` (e.g. `/devops-agent/prod`) names the parameter path. Everything below
 //!   it is read with one paginated, recursive `GetParametersByPath` with decryption; keys are

@@ -1,7 +1,7 @@
 //! The error envelope every function answers with when it cannot give a result.
 //!
 //! A failure is not a Lambda function error: it is a normal response of the shape
-//! `{"error": {"code", "message", "retryable", "request_id"}}` (CONTRACT §1), so that a calling
+//! `{"error": {"code", "message", "retryable", "request_id"}}` (docs/contract.md §1), so that a calling
 //! agent can hand it to the model, and an HTTP caller gets the matching status code.
 //!
 //! Messages are written by us, never copied from a transport error that could carry a URL
@@ -14,7 +14,7 @@ use aws_smithy_runtime_api::client::{orchestrator::HttpResponse, result::SdkErro
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
-/// The error codes of CONTRACT §1, each with its HTTP status and default retryability.
+/// The error codes of docs/contract.md §1, each with its HTTP status and default retryability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {

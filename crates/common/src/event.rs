@@ -1,4 +1,4 @@
-//! One handler, three entry shapes (CONTRACT §1), told apart by the event itself.
+//! One handler, three entry shapes (docs/contract.md §1), told apart by the event itself.
 //!
 //! | shape | recognised by | arguments | answer |
 //! |---|---|---|---|
@@ -19,7 +19,7 @@
 use std::{future::Future, panic::AssertUnwindSafe, time::Instant};
 
 use futures_util::FutureExt;
-use lambda_runtime::Context;
+use lambda_runtime::{Context, LambdaInvocation};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value, value::RawValue};
 
@@ -40,9 +40,40 @@ pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024 - 16 * 1024;
 /// The key AgentCore Gateway puts in the client context's `custom` map: `<target>___<tool>`.
 pub const AGENTCORE_TOOL_NAME_KEY: &str = "bedrockAgentCoreToolName";
 
-/// The key of the stand-in event for a payload that was not JSON (see `serve`); a NUL
+/// The key of the stand-in event for a payload that was not JSON (see [`NotJsonGuard`]); a NUL
 /// keeps it out of any real input.
-pub(crate) const NOT_JSON_MARKER: &str = "\u{0}payload-is-not-json";
+const NOT_JSON_MARKER: &str = "\u{0}payload-is-not-json";
+
+/// Replaces a payload that is not JSON with an event [`dispatch`] answers with
+/// `INVALID_INPUT`. Without it, `lambda_runtime` answers such a payload itself with a Lambda
+/// function error (Lambda's Invoke API refuses them, but emulators and other callers of the
+/// Runtime API may not).
+#[derive(Clone)]
+pub(crate) struct NotJsonGuard<S>(pub(crate) S);
+
+impl<S> lambda_runtime::tower::Service<LambdaInvocation> for NotJsonGuard<S>
+where
+    S: lambda_runtime::tower::Service<LambdaInvocation>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut invocation: LambdaInvocation) -> Self::Future {
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&invocation.body) {
+            let marker = serde_json::json!({ NOT_JSON_MARKER: e.to_string() });
+            invocation.body = marker.to_string().into_bytes().into();
+        }
+        self.0.call(invocation)
+    }
+}
 
 /// A function's domain logic with typed input and output.
 pub trait Handler: Send + Sync {
@@ -116,10 +147,31 @@ enum Arguments {
     Query(String),
 }
 
-/// Answers one Lambda event: decodes it per its shape, runs `handler`, and renders the
-/// result or the error envelope in the same shape. Never fails and never panics: a panic in
-/// the handler becomes an `INTERNAL` envelope.
+/// Answers one Lambda event in the caller's shape: the result object or the error envelope
+/// for a direct invoke, an HTTP response around it for API Gateway and Function URLs. Never
+/// fails and never panics: a panic in the handler becomes an `INTERNAL` envelope.
 pub async fn dispatch<H: Handler>(handler: &H, event: Value, context: &Context) -> Box<RawValue> {
+    handle_event(handler, event, context, |invocation, outcome| {
+        render(invocation.shape, &invocation.request_id, outcome)
+    })
+    .await
+}
+
+/// The one pipeline every event goes through, whatever carries the answer back: shape
+/// detection and strict decoding, the AgentCore tool-name check, the handler under the
+/// deadline net with panics contained, then `respond`, and the log line and EMF record of how
+/// it ended. `respond` turns the outcome into the answer ([`dispatch`]: JSON in the caller's
+/// shape; the agent's Function URL: an HTTP or event-stream body) and gives back the error it
+/// answered with, if any, for the report: rendering can fail a result that did not fit.
+pub async fn handle_event<H, A>(
+    handler: &H,
+    event: Value,
+    context: &Context,
+    respond: impl FnOnce(&Invocation, Result<H::Output, ToolError>) -> (A, Option<ToolError>),
+) -> A
+where
+    H: Handler,
+{
     let started = Instant::now();
     let deadline = Deadline::from_epoch_millis(context.deadline);
     tracing::debug!(
@@ -133,23 +185,21 @@ pub async fn dispatch<H: Handler>(handler: &H, event: Value, context: &Context) 
         deadline,
         shape,
     };
-
-    let outcome = match arguments.and_then(|args| check_tool_name::<H>(context).map(|()| args)) {
-        Ok(args) => match decode::<H::Input>(args) {
-            Ok(input) => run(handler, input, &invocation).await,
-            Err(e) => Err(e),
-        },
+    let input = arguments
+        .and_then(|args| check_tool_name::<H>(context).map(|()| args))
+        .and_then(decode::<H::Input>);
+    let outcome = match input {
+        Ok(input) => run(handler, input, &invocation).await,
         Err(e) => Err(e),
     };
-    let answer = render(shape, &invocation.request_id, outcome);
-    report(H::NAME, shape.as_str(), started, answer.1.as_ref());
-    answer.0
+    let (answer, error) = respond(&invocation, outcome);
+    report(H::NAME, shape.as_str(), started, error.as_ref());
+    answer
 }
 
 /// Logs how an invocation ended and writes its EMF record (`Invocations`, `Errors`,
-/// `Duration` by `Function`): what [`dispatch`] does for every answer, for a function that
-/// also answers some events itself (the agent's streamed Function URL answers).
-pub fn report(function: &str, shape: &str, started: Instant, error: Option<&ToolError>) {
+/// `Duration` by `Function`).
+fn report(function: &str, shape: &str, started: Instant, error: Option<&ToolError>) {
     let elapsed = started.elapsed();
     match error {
         None => tracing::info!(
@@ -194,7 +244,7 @@ async fn run<H: Handler>(
 /// Lambda kills it, and the caller learns why instead of seeing a bare `Task timed out`.
 /// Every upstream call has its own budget, ending a full reserve before the deadline, and
 /// names its upstream when it runs out; this is the net under all of them, so it fires later.
-pub async fn within_deadline<T>(
+async fn within_deadline<T>(
     deadline: &Deadline,
     work: impl Future<Output = Result<T, ToolError>>,
 ) -> Result<T, ToolError> {
@@ -213,7 +263,7 @@ pub async fn within_deadline<T>(
 
 /// Runs `work`, turning a panic into an `INTERNAL` error (logged with `function`) instead of
 /// unwinding into the runtime.
-pub async fn contain_panics<T>(
+async fn contain_panics<T>(
     function: &str,
     work: impl Future<Output = Result<T, ToolError>>,
 ) -> Result<T, ToolError> {
@@ -226,14 +276,6 @@ pub async fn contain_panics<T>(
             ))
         }
     }
-}
-
-/// Decodes an event into a handler's input the way [`dispatch`] does (shape detection, body
-/// decoding, strict deserialisation), for a function that answers some events itself (the
-/// agent's streamed Function URL answers).
-pub fn decode_event<I: DeserializeOwned>(event: Value) -> (Shape, Result<I, ToolError>) {
-    let (shape, arguments) = classify(event);
-    (shape, arguments.and_then(decode))
 }
 
 /// Tells the shape apart and extracts where the arguments are.
@@ -325,7 +367,13 @@ fn body_bytes(event: &mut Map<String, Value>) -> Result<Vec<u8>, ToolError> {
         MAX_BODY_BYTES
     };
     if body.len() > limit {
-        return Err(too_large(body.len()));
+        // Report what the caller sent, not its base64 text (a 300 KB file is 400 KB of it).
+        let sent = if base64 {
+            base64_decoded_len(&body)
+        } else {
+            body.len()
+        };
+        return Err(too_large(sent));
     }
     let bytes = if base64 {
         aws_smithy_types::base64::decode(&body).map_err(|_| {
@@ -343,6 +391,12 @@ fn body_bytes(event: &mut Map<String, Value>) -> Result<Vec<u8>, ToolError> {
         ));
     }
     Ok(bytes)
+}
+
+/// How many bytes base64 `text` carries (padded or not), without decoding it.
+fn base64_decoded_len(text: &str) -> usize {
+    let text = text.trim_end().trim_end_matches('=');
+    text.len() / 4 * 3 + (text.len() % 4).saturating_sub(1)
 }
 
 fn too_large(bytes: usize) -> ToolError {
@@ -563,6 +617,11 @@ mod tests {
     #[serde(deny_unknown_fields)]
     struct Question {
         prompt: String,
+    }
+
+    fn decode_event<I: DeserializeOwned>(event: Value) -> (Shape, Result<I, ToolError>) {
+        let (shape, arguments) = classify(event);
+        (shape, arguments.and_then(decode))
     }
 
     #[tokio::test]

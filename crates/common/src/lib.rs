@@ -60,8 +60,7 @@ use std::{convert::Infallible, future::Future, pin::Pin};
 
 use futures_util::Stream;
 use lambda_runtime::{
-    FunctionResponse, LambdaEvent, LambdaInvocation, Runtime, layers::TracingLayer, service_fn,
-    tower,
+    FunctionResponse, LambdaEvent, Runtime, layers::TracingLayer, service_fn, tower,
 };
 use serde_json::{Value, value::RawValue};
 
@@ -70,7 +69,7 @@ use serde_json::{Value, value::RawValue};
 /// envelope, never with a Lambda function error.
 pub async fn serve<H: Handler>(handler: H) -> Result<(), lambda_runtime::Error> {
     let handler = &handler;
-    run(move |event: LambdaEvent<Value>| async move {
+    serve_streaming(move |event: LambdaEvent<Value>| async move {
         FunctionResponse::BufferedResponse(
             event::dispatch(handler, event.payload, &event.context).await,
         )
@@ -86,9 +85,10 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<String, Infallible>> + Se
 pub type Answer = FunctionResponse<Box<RawValue>, ByteStream>;
 
 /// Runs `answer` on the Lambda Runtime API, with the same tracing and not-JSON guard as
-/// [`serve`], for a function that streams some of its answers (the agent). A handler that
-/// only buffers uses [`serve`].
-pub async fn run<F, Fut>(answer: F) -> Result<(), lambda_runtime::Error>
+/// [`serve`], for a function that streams some of its answers (the agent); `answer` sends
+/// each event through [`event::handle_event`] as [`serve`] does. A handler that only buffers
+/// uses [`serve`].
+pub async fn serve_streaming<F, Fut>(answer: F) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(LambdaEvent<Value>) -> Fut,
     Fut: Future<Output = Answer> + Send,
@@ -99,38 +99,7 @@ where
     });
     Runtime::new(service)
         .layer(TracingLayer::new())
-        .layer(tower::layer::layer_fn(NotJsonGuard))
+        .layer(tower::layer::layer_fn(event::NotJsonGuard))
         .run()
         .await
-}
-
-/// Replaces a payload that is not JSON with an event [`event::dispatch`] answers with
-/// `INVALID_INPUT`. Without it, `lambda_runtime` answers such a payload itself with a Lambda
-/// function error (Lambda's Invoke API refuses them, but emulators and other callers of the
-/// Runtime API may not).
-#[derive(Clone)]
-struct NotJsonGuard<S>(S);
-
-impl<S> tower::Service<LambdaInvocation> for NotJsonGuard<S>
-where
-    S: tower::Service<LambdaInvocation>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut invocation: LambdaInvocation) -> Self::Future {
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&invocation.body) {
-            let marker = serde_json::json!({ event::NOT_JSON_MARKER: e.to_string() });
-            invocation.body = marker.to_string().into_bytes().into();
-        }
-        self.0.call(invocation)
-    }
 }

@@ -2,7 +2,7 @@
 //! Prometheus, shared by the `prometheus-query`, `prometheus-range-query` and
 //! `prometheus-metadata` functions.
 //!
-//! **Where requests go** ([`PrometheusApi::target`]), from the configuration (CONTRACT §3):
+//! **Where requests go** ([`PrometheusApi::target`]), from the configuration (docs/contract.md §3.4):
 //!
 //! * `prometheus/url`: the base URL of any Prometheus, or of an AMP workspace
 //!   (`https://aps-workspaces.<region>.amazonaws.com/workspaces/ws-…`);
@@ -124,7 +124,7 @@ impl std::fmt::Debug for PrometheusApi {
     }
 }
 
-/// Longest accepted PromQL query, in characters (CONTRACT §2).
+/// Longest accepted PromQL query, in characters (docs/contract.md §2.2).
 pub const MAX_QUERY_CHARS: usize = 10_000;
 /// Longest accepted query `timeout`.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
@@ -180,7 +180,7 @@ pub fn check_max_series(max_series: Option<u32>, default: u32) -> Result<usize, 
     Ok(max_series as usize)
 }
 
-/// `ws-` followed by 1–64 of `[0-9a-zA-Z-]` (CONTRACT §2).
+/// `ws-` followed by 1–64 of `[0-9a-zA-Z-]` (docs/contract.md §2.2).
 pub fn valid_workspace_id(id: &str) -> bool {
     id.strip_prefix("ws-").is_some_and(|rest| {
         (1..=64).contains(&rest.len())

@@ -1,4 +1,4 @@
-//! Times and durations as the contract spells them (CONTRACT §2).
+//! Times and durations as the contract spells them (docs/contract.md §2.1).
 //!
 //! * A time is RFC 3339 (`2026-01-01T00:00:00Z`, `2026-01-01T02:00:00.5+02:00`), Unix
 //!   seconds (`1767225600`, `1767225600.25`, as a JSON number or a string), `now`, or

@@ -1,89 +1,15 @@
-//! The tools the model may call: an explicit registry built from `common::tools` (no
-//! discovery), each mapped to the Lambda function that implements it, and the Lambda Invoke
-//! call that runs one.
+//! Running a tool: the Lambda Invoke call (behind [`Invoker`], so tests can run tools in
+//! process), how long a call may take, and how its answer is handed to the model.
 
-use std::{collections::HashMap, future::Future, time::Duration};
+use std::{future::Future, time::Duration};
 
 use aws_sdk_lambda::primitives::Blob;
-use common::{ErrorCode, Settings, ToolError};
+use common::{ErrorCode, ToolError};
 use serde_json::Value;
-
-use crate::model::ToolSpec;
 
 /// Longest tool result handed to the model, in bytes; longer ones are cut with a visible
 /// note (a Prometheus answer can be 5 MB; the model needs its head, not all of it).
 pub const MAX_TOOL_RESULT_BYTES: usize = 16_000;
-
-/// The tools and the functions behind them.
-#[derive(Debug, Clone)]
-pub struct Registry {
-    /// What the model is told.
-    pub specs: Vec<ToolSpec>,
-    functions: HashMap<String, String>,
-}
-
-/// Checks what Bedrock would reject: a name outside `[a-zA-Z0-9_-]{1,64}`, an empty
-/// description, a schema that is not of type `object`.
-pub fn check_spec(spec: &ToolSpec) -> Result<(), ToolError> {
-    let valid_name = (1..=64).contains(&spec.name.len())
-        && spec
-            .name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if !valid_name {
-        return Err(ToolError::internal(&format!(
-            "tool name {:?} is not [a-zA-Z0-9_-]{{1,64}}",
-            spec.name
-        )));
-    }
-    if spec.description.trim().is_empty() {
-        return Err(ToolError::internal(&format!(
-            "tool {} has no description",
-            spec.name
-        )));
-    }
-    if spec.input_schema["type"] != "object" {
-        return Err(ToolError::internal(&format!(
-            "tool {}'s input schema is not of type object",
-            spec.name
-        )));
-    }
-    Ok(())
-}
-
-impl Registry {
-    /// Every tool of `common::tools::ALL`, each mapped to `tools/<function>/function` or its
-    /// default function name.
-    pub fn from_settings(settings: &Settings) -> Result<Self, ToolError> {
-        let mut specs = Vec::with_capacity(common::tools::ALL.len());
-        let mut functions = HashMap::new();
-        for tool in common::tools::ALL {
-            let parsed = tool.parsed();
-            let spec = ToolSpec {
-                name: parsed["name"].as_str().unwrap_or_default().to_owned(),
-                description: parsed["description"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-                input_schema: parsed["input_schema"].clone(),
-            };
-            check_spec(&spec)?;
-            let key = format!("tools/{}/function", tool.function);
-            let function = settings
-                .get(&key)
-                .map(|f| f.trim().to_owned())
-                .unwrap_or_else(|| tool.function.to_owned());
-            functions.insert(spec.name.clone(), function);
-            specs.push(spec);
-        }
-        Ok(Self { specs, functions })
-    }
-
-    /// The function implementing tool `name`, if it is a tool.
-    pub fn function(&self, name: &str) -> Option<&str> {
-        self.functions.get(name).map(String::as_str)
-    }
-}
 
 /// Runs a function with a JSON payload and returns its response payload.
 pub trait Invoker: Send + Sync {
@@ -203,47 +129,6 @@ pub fn tool_timeout(wanted: Duration, deadline: &common::Deadline) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_registry_holds_every_tool_with_its_function() {
-        let settings = Settings::from_values(HashMap::from([(
-            "tools/web-search/function".to_owned(),
-            "arn:aws:lambda:us-east-1:123456789012:function:search-prod".to_owned(),
-        )]));
-        let r = Registry::from_settings(&settings).unwrap();
-        let names: Vec<&str> = r.specs.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "prometheus_metadata",
-                "prometheus_query",
-                "prometheus_range_query",
-                "eks_info",
-                "web_search"
-            ]
-        );
-        assert_eq!(
-            r.function("web_search"),
-            Some("arn:aws:lambda:us-east-1:123456789012:function:search-prod")
-        );
-        assert_eq!(r.function("eks_info"), Some("eks-info"));
-        assert_eq!(r.function("delete_cluster"), None);
-    }
-
-    #[test]
-    fn what_bedrock_rejects_is_caught() {
-        let spec = |name: &str, description: &str, kind: &str| ToolSpec {
-            name: name.into(),
-            description: description.into(),
-            input_schema: serde_json::json!({"type": kind}),
-        };
-        assert!(check_spec(&spec("ok_name-1", "does things", "object")).is_ok());
-        assert!(check_spec(&spec("has space", "d", "object")).is_err());
-        assert!(check_spec(&spec(&"n".repeat(65), "d", "object")).is_err());
-        assert!(check_spec(&spec("", "d", "object")).is_err());
-        assert!(check_spec(&spec("n", "  ", "object")).is_err());
-        assert!(check_spec(&spec("n", "d", "array")).is_err());
-    }
 
     #[test]
     fn results_are_cut_visibly_and_errors_recognised() {
