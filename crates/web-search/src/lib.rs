@@ -1,6 +1,6 @@
 //! `web-search`: a web search whose results are safe to hand to a model.
 //!
-//! Input (CONTRACT §2): `query` (1–500 characters; `keywords` is accepted as an alias, as the
+//! Input (docs/contract.md §2.6): `query` (1–500 characters; `keywords` is accepted as an alias, as the
 //! seed's callers send it), `max_results` (1–10, default 5), `region` (`<country>-<language>`
 //! such as `us-en`, default `wt-wt`, no region), `safesearch` (`strict` | `moderate` | `off`,
 //! default `moderate`), `timelimit` (`d` | `w` | `m` | `y`).
@@ -8,7 +8,7 @@
 //! Output: `{"query", "provider", "results": [{"rank", "title", "url", "snippet"}],
 //! "result_count"}`.
 //!
-//! The engine is chosen by `websearch/provider` ([`provider::PROVIDERS`]: DuckDuckGo's HTML
+//! The engine is chosen by `websearch/provider` ([`providers::PROVIDERS`]: DuckDuckGo's HTML
 //! page by default, needing no key; Brave, Tavily or a self-hosted SearXNG), with
 //! `websearch/api_key` (a SecureString) and `websearch/url` (the engine's base URL, for
 //! private deployments and tests). Whatever the engine, every result goes through the same
@@ -200,8 +200,8 @@ fn engine(settings: &common::Settings) -> Result<Engine, ToolError> {
         .get("websearch/provider")
         .map(|n| n.trim().to_ascii_lowercase())
         .unwrap_or_else(|| "duckduckgo".to_owned());
-    let provider = provider::by_name(&name).ok_or_else(|| {
-        let names: Vec<&str> = provider::PROVIDERS.iter().map(|p| p.name()).collect();
+    let provider = providers::by_name(&name).ok_or_else(|| {
+        let names: Vec<&str> = providers::PROVIDERS.iter().map(|p| p.name()).collect();
         ToolError::config(format!(
             "websearch/provider must be one of {}",
             names.join(", ")

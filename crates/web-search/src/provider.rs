@@ -4,20 +4,10 @@
 //! the error it means). Everything around that is shared and lives in `lib.rs`: timeouts
 //! inside the deadline, the retry, the cap on how much of an answer is read, cleaning the
 //! text, dropping bad URLs and duplicates, ranking. Adding a provider is one file in
-//! `providers/` plus its line in [`PROVIDERS`].
+//! `providers/` plus its line in [`crate::providers::PROVIDERS`].
 
 use common::{ErrorCode, Secret, ToolError};
 use serde::Deserialize;
-
-use crate::providers::{brave::Brave, duckduckgo::DuckDuckGo, searxng::SearXng, tavily::Tavily};
-
-/// Every provider, by the name `websearch/provider` selects it with.
-pub static PROVIDERS: [&dyn SearchProvider; 4] = [&DuckDuckGo, &Brave, &Tavily, &SearXng];
-
-/// The provider named `name`.
-pub fn by_name(name: &str) -> Option<&'static dyn SearchProvider> {
-    PROVIDERS.iter().copied().find(|p| p.name() == name)
-}
 
 /// Safe-search level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
