@@ -11,7 +11,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 # A disk that fills mid-build shows up as a linker killed by SIGBUS ("ld terminated with
 # signal 7"), which does not say why; say it up front. need_gb is about what a run from a
-# clean clone leaves under target/ (4.3 GB; README, "Measurements").
+# clean clone leaves under target/ (4.3 GB; docs/measurements.md).
 need_gb=5
 free_gb="$(df -Pk . | awk 'NR == 2 { printf "%d", $4 / 1048576 }')"
 echo "disk: ${free_gb} GB free; a run from a clean clone needs about ${need_gb} GB"

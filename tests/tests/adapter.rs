@@ -1,5 +1,5 @@
 //! The entry-shape adapter of `common`, through the real Lambda Runtime API protocol: the
-//! `echo` example function answers every shape of CONTRACT §1, and every malformed event
+//! `echo` example function answers every shape of docs/contract.md §1, and every malformed event
 //! gets the error envelope with the right code instead of a Lambda function error.
 
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! `eks-info`: read-only facts about the EKS clusters in the function's own account and
 //! region, and a health verdict an operator can act on.
 //!
-//! Input (CONTRACT §2): `action` is one of
+//! Input (docs/contract.md §2.7): `action` is one of
 //! * `list_clusters`: each cluster's name, status and version (ListClusters, then
 //!   DescribeCluster for each, a few at a time);
 //! * `describe_cluster`: version, status, endpoint, platform version, networking, logging,
@@ -260,7 +260,7 @@ pub struct ClusterPartList {
     pub truncated: bool,
 }
 
-/// `cluster_health` (CONTRACT §2 plus `action` and `region`).
+/// `cluster_health` (docs/contract.md §2.7, plus `action` and `region`).
 #[derive(Debug, Serialize)]
 pub struct HealthReport {
     /// `cluster_health`.

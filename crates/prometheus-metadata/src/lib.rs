@@ -1,7 +1,7 @@
 //! `prometheus-metadata`: what a model needs to write valid PromQL: which metrics exist,
 //! which values a label takes, and what the server is.
 //!
-//! Input (CONTRACT §2): `action` is
+//! Input (docs/contract.md §2.5): `action` is
 //! * `list_metrics`: metric names (the `__name__` label's values), optionally only those
 //!   whose name matches the regex `match` (RE2, anchored, as PromQL's `=~`), at most `limit`
 //!   (1–10,000, default 200);

@@ -1,7 +1,7 @@
 //! `prometheus-query`: one instant PromQL query (`/api/v1/query`), answered with what
 //! Prometheus returned, cut to what a model can use.
 //!
-//! Input (CONTRACT §2): `query` (1–10,000 characters), `time` (RFC 3339, Unix seconds, `now`,
+//! Input (docs/contract.md §2.3): `query` (1–10,000 characters), `time` (RFC 3339, Unix seconds, `now`,
 //! `now-<duration>`; default now), `workspace_id` (`ws-…`, default from configuration),
 //! `timeout` (a duration up to 30 s; default 15 s), `max_series` (1–500, default 100).
 //! Every field is checked before any request goes out. The PromQL itself is not filtered:

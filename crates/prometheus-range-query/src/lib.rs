@@ -1,7 +1,7 @@
 //! `prometheus-range-query`: one PromQL range query (`/api/v1/query_range`), answered with a
 //! summary of every series and a downsampled view a model can read.
 //!
-//! Input (CONTRACT §2): `query` (1–10,000 characters); `start` (default `end` − 1h); `end`
+//! Input (docs/contract.md §2.4): `query` (1–10,000 characters); `start` (default `end` − 1h); `end`
 //! (default now); `step` (a duration; default: the smallest of 15s, 30s, 1m, 5m, 15m, 30m,
 //! 1h, 6h, 1d that gives at most 120 points); `workspace_id`; `timeout` (≤ 30 s);
 //! `max_series` (1–500, default 50); `max_points` (2–1,000, default 120). Refused before any
