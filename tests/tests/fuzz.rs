@@ -321,16 +321,22 @@ fn handlers() -> &'static Handlers {
                 .build()
                 .unwrap(),
             query: prometheus_query::PrometheusQuery {
-                api: api(),
-                config: config(),
+                prometheus: common::prometheus::PrometheusTool {
+                    api: api(),
+                    config: config(),
+                },
             },
             range: prometheus_range_query::PrometheusRangeQuery {
-                api: api(),
-                config: config(),
+                prometheus: common::prometheus::PrometheusTool {
+                    api: api(),
+                    config: config(),
+                },
             },
             metadata: prometheus_metadata::PrometheusMetadata {
-                api: api(),
-                config: config(),
+                prometheus: common::prometheus::PrometheusTool {
+                    api: api(),
+                    config: config(),
+                },
             },
             search: web_search::WebSearch {
                 http: http.clone(),
@@ -524,10 +530,10 @@ proptest! {
     ) {
         match common::prometheus::interpret(status, &body) {
             Ok(data) => {
-                if let Err(e) = prometheus_query::shape(&data, max_series) {
+                if let Err(e) = prometheus_query::cut_series(&data, max_series) {
                     prop_assert!(matches!(e.code, ErrorCode::UpstreamError | ErrorCode::PayloadTooLarge), "{e}");
                 }
-                match prometheus_range_query::shape(data.data.get(), max_series, max_points) {
+                match prometheus_range_query::condense(data.data.get(), max_series, max_points) {
                     Ok(shaped) => prop_assert!(shaped.series.len() <= max_series),
                     Err(e) => prop_assert!(matches!(e.code, ErrorCode::UpstreamError | ErrorCode::PayloadTooLarge), "{e}"),
                 }

@@ -22,8 +22,10 @@ fn handler(settings: &[(&str, &str)]) -> PrometheusQuery {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     PrometheusQuery {
-        api: PrometheusApi::new(common::http::client("test").unwrap()),
-        config: AppConfig::fixed(values),
+        prometheus: common::prometheus::PrometheusTool {
+            api: PrometheusApi::new(common::http::client("test").unwrap()),
+            config: AppConfig::fixed(values),
+        },
     }
 }
 

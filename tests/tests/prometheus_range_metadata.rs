@@ -36,8 +36,10 @@ async fn call<H: Handler>(h: &H, input: Value) -> Result<Value, ToolError> {
 async fn range_queries_summarise_every_point_and_downsample_values() {
     let prometheus = Prometheus::start().await.unwrap();
     let h = PrometheusRangeQuery {
-        api: api(),
-        config: config(prometheus.url()),
+        prometheus: common::prometheus::PrometheusTool {
+            api: api(),
+            config: config(prometheus.url()),
+        },
     };
 
     let out = call(&h, json!({"query": r#"rate(http_requests_total{instance="api-1",code="200"}[1m])"#, "start": "2026-01-01T00:10:00Z", "end": "2026-01-01T00:20:00Z", "step": "1m"})).await.unwrap();
@@ -132,8 +134,10 @@ async fn range_input_is_refused_before_any_request() {
     let prometheus = Prometheus::start().await.unwrap();
     let proxy = FaultProxy::start(prometheus.url()).await.unwrap();
     let h = PrometheusRangeQuery {
-        api: api(),
-        config: config(&proxy.url()),
+        prometheus: common::prometheus::PrometheusTool {
+            api: api(),
+            config: config(&proxy.url()),
+        },
     };
     let cases = [
         (
@@ -201,8 +205,10 @@ async fn metadata_lists_metrics_and_label_values_and_checks_its_input() {
     let prometheus = Prometheus::start().await.unwrap();
     let proxy = FaultProxy::start(prometheus.url()).await.unwrap();
     let h = PrometheusMetadata {
-        api: api(),
-        config: config(&proxy.url()),
+        prometheus: common::prometheus::PrometheusTool {
+            api: api(),
+            config: config(&proxy.url()),
+        },
     };
 
     let out = call(&h, json!({"action": "list_metrics"})).await.unwrap();

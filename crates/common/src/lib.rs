@@ -25,10 +25,10 @@
 //!   AgentCore Gateway tool name, strict input decoding, the answer in the caller's shape.
 //! * [`error`]: the contract's error envelope and the mapping of upstream failures to it.
 //! * [`config`]: SSM Parameter Store configuration, cached with a TTL, environment overrides.
-//! * [`sigv4`]: SigV4 signing of reqwest requests (Amazon Managed Service for Prometheus).
 //! * [`http`]: the shared reqwest client and strict query/form encoding.
 //! * `prometheus` (feature `prometheus`): the Prometheus HTTP API client for AMP and any
-//!   Prometheus, shared by the three Prometheus functions.
+//!   Prometheus, with the SigV4 request signing AMP needs, and the plumbing every Prometheus
+//!   tool shares (its client, configuration and the checks of the fields they have in common).
 //! * [`aws`]: the one AWS SDK configuration, with its rustls/ring HTTP client.
 //! * [`deadline`]: how long an upstream call may take before Lambda's deadline.
 //! * [`retry`]: jittered exponential backoff for retryable errors, inside the deadline.
@@ -46,7 +46,6 @@ pub mod http;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 pub mod retry;
-pub mod sigv4;
 pub mod telemetry;
 pub mod time;
 pub mod tools;

@@ -16,9 +16,9 @@
 use std::time::Duration;
 
 use common::{
-    AppConfig, Handler, Invocation, ToolError,
+    Handler, Invocation, ToolError,
     error::ErrorCode,
-    prometheus::{Backend, PrometheusApi, check_workspace_id},
+    prometheus::{Backend, PrometheusTool, check_workspace_id},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, value::RawValue};
@@ -200,10 +200,8 @@ fn promql_string(text: &str) -> String {
 /// The handler, holding the clients `main` built once per cold start.
 #[derive(Debug)]
 pub struct PrometheusMetadata {
-    /// The Prometheus API client.
-    pub api: PrometheusApi,
-    /// Configuration (SSM-cached).
-    pub config: AppConfig,
+    /// The Prometheus client and the configuration naming the target.
+    pub prometheus: PrometheusTool,
 }
 
 impl Handler for PrometheusMetadata {
@@ -217,8 +215,10 @@ impl Handler for PrometheusMetadata {
         invocation: &Invocation,
     ) -> Result<MetadataOutput, ToolError> {
         let limit = input.check()?;
-        let settings = self.config.settings().await?;
+        // Read here as well as by the target: `workspace_of` needs the configured workspace.
+        let settings = self.prometheus.config.settings().await?;
         let target = self
+            .prometheus
             .api
             .target(&settings, input.workspace_id.as_deref())
             .await?;
@@ -255,6 +255,7 @@ impl Handler for PrometheusMetadata {
                     .into_iter()
                     .collect();
                 let answer = self
+                    .prometheus
                     .api
                     .get(
                         &target,
@@ -292,9 +293,12 @@ impl Handler for PrometheusMetadata {
                         target.backend,
                         workspace_of(&target.base_url, &input, &settings),
                     ) {
-                        (Backend::Amp, Some(ws)) => self.api.describe_workspace(&ws).await?,
+                        (Backend::Amp, Some(ws)) => {
+                            self.prometheus.api.describe_workspace(&ws).await?
+                        }
                         _ => {
                             let answer = self
+                                .prometheus
                                 .api
                                 .get(&target, "/api/v1/status/buildinfo", &[], TIMEOUT, deadline)
                                 .await?;

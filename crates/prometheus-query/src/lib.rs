@@ -15,10 +15,10 @@
 use std::time::Duration;
 
 use common::{
-    AppConfig, Handler, Invocation, ToolError,
+    Handler, Invocation, ToolError,
     error::ErrorCode,
     prometheus::{
-        ApiData, PrometheusApi, RESULT_BUDGET_BYTES, check_max_series, check_query, check_timeout,
+        ApiData, PrometheusTool, RESULT_BUDGET_BYTES, check_max_series, check_query, check_timeout,
         check_workspace_id,
     },
     time::{TimeSpec, duration_field, format_seconds, now_ms},
@@ -93,10 +93,8 @@ impl QueryInput {
 /// The handler, holding the clients `main` built once per cold start.
 #[derive(Debug)]
 pub struct PrometheusQuery {
-    /// The Prometheus API client.
-    pub api: PrometheusApi,
-    /// Configuration (SSM-cached).
-    pub config: AppConfig,
+    /// The Prometheus client and the configuration naming the target.
+    pub prometheus: PrometheusTool,
 }
 
 impl Handler for PrometheusQuery {
@@ -110,10 +108,9 @@ impl Handler for PrometheusQuery {
         invocation: &Invocation,
     ) -> Result<QueryOutput, ToolError> {
         let checked = input.check()?;
-        let settings = self.config.settings().await?;
         let target = self
-            .api
-            .target(&settings, input.workspace_id.as_deref())
+            .prometheus
+            .target(input.workspace_id.as_deref())
             .await?;
         let time = format_seconds(
             input
@@ -128,6 +125,7 @@ impl Handler for PrometheusQuery {
             ("timeout", timeout.as_str()),
         ];
         let answer = self
+            .prometheus
             .api
             .post(
                 &target,
@@ -137,7 +135,8 @@ impl Handler for PrometheusQuery {
                 &invocation.deadline,
             )
             .await?;
-        let (result_type, result, series_count, truncated) = shape(&answer, checked.max_series)?;
+        let (result_type, result, series_count, truncated) =
+            cut_series(&answer, checked.max_series)?;
         Ok(QueryOutput {
             query: input.query,
             result_type,
@@ -160,7 +159,7 @@ struct InstantData<'a> {
 
 /// Cuts the result to `max_series` and the byte budget without re-building the series:
 /// each stays the slice of JSON Prometheus sent.
-pub fn shape(
+pub fn cut_series(
     answer: &ApiData,
     max_series: usize,
 ) -> Result<(String, Box<RawValue>, usize, bool), ToolError> {

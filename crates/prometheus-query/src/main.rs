@@ -1,20 +1,15 @@
-//! Wires configuration, the Prometheus client and the Lambda runtime; nothing slow happens
-//! before the first poll (configuration and credentials load on the first request).
+//! Wires the Prometheus client and the Lambda runtime; nothing slow happens before the first
+//! poll (configuration and credentials load on the first request).
 
-use common::{AppConfig, prometheus::PrometheusApi};
+use common::prometheus::PrometheusTool;
 use prometheus_query::PrometheusQuery;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     common::telemetry::init();
-    let config = AppConfig::from_env()?;
-    let http = common::http::client(concat!(
+    let prometheus = PrometheusTool::from_env(concat!(
         "devops-agent-prometheus-query/",
         env!("CARGO_PKG_VERSION")
     ))?;
-    common::serve(PrometheusQuery {
-        api: PrometheusApi::new(http),
-        config,
-    })
-    .await
+    common::serve(PrometheusQuery { prometheus }).await
 }

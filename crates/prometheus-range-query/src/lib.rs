@@ -18,10 +18,10 @@
 use std::time::Duration;
 
 use common::{
-    AppConfig, Handler, Invocation, ToolError,
+    Handler, Invocation, ToolError,
     error::ErrorCode,
     prometheus::{
-        PrometheusApi, RESULT_BUDGET_BYTES, check_max_series, check_query, check_timeout,
+        PrometheusTool, RESULT_BUDGET_BYTES, check_max_series, check_query, check_timeout,
         check_workspace_id,
     },
     time::{TimeSpec, duration_field, format_seconds, now_ms},
@@ -222,8 +222,8 @@ struct Series<'a> {
     values: Vec<(&'a RawValue, &'a str)>,
 }
 
-/// The shaped result: series, Prometheus' series count, values kept, truncated.
-pub struct Shaped {
+/// The condensed result: series, Prometheus' series count, values kept, truncated.
+pub struct Condensed {
     /// Series kept.
     pub series: Vec<SeriesOut>,
     /// Series Prometheus returned.
@@ -234,10 +234,10 @@ pub struct Shaped {
     pub truncated: bool,
 }
 
-/// Parses Prometheus' matrix `data` and shapes it: summaries over every point, values
+/// Parses Prometheus' matrix `data` and condenses it: summaries over every point, values
 /// downsampled to `max_points`, at most `max_series` series and [`RESULT_BUDGET_BYTES`].
 /// Values are parsed in place (borrowed), never rebuilt as JSON trees.
-pub fn shape(data: &str, max_series: usize, max_points: usize) -> Result<Shaped, ToolError> {
+pub fn condense(data: &str, max_series: usize, max_points: usize) -> Result<Condensed, ToolError> {
     let unexpected = || {
         ToolError::new(
             ErrorCode::UpstreamError,
@@ -286,7 +286,7 @@ pub fn shape(data: &str, max_series: usize, max_points: usize) -> Result<Shaped,
             ),
         ));
     }
-    Ok(Shaped {
+    Ok(Condensed {
         series: out,
         series_count,
         data_points,
@@ -365,10 +365,8 @@ pub fn downsample(numbers: &[f64], max_points: usize) -> Vec<usize> {
 /// The handler, holding the clients `main` built once per cold start.
 #[derive(Debug)]
 pub struct PrometheusRangeQuery {
-    /// The Prometheus API client.
-    pub api: PrometheusApi,
-    /// Configuration (SSM-cached).
-    pub config: AppConfig,
+    /// The Prometheus client and the configuration naming the target.
+    pub prometheus: PrometheusTool,
 }
 
 impl Handler for PrometheusRangeQuery {
@@ -382,10 +380,9 @@ impl Handler for PrometheusRangeQuery {
         invocation: &Invocation,
     ) -> Result<RangeOutput, ToolError> {
         let checked = input.check(now_ms())?;
-        let settings = self.config.settings().await?;
         let target = self
-            .api
-            .target(&settings, input.workspace_id.as_deref())
+            .prometheus
+            .target(input.workspace_id.as_deref())
             .await?;
         let Range {
             start_ms,
@@ -406,6 +403,7 @@ impl Handler for PrometheusRangeQuery {
             ("timeout", timeout.as_str()),
         ];
         let answer = self
+            .prometheus
             .api
             .post(
                 &target,
@@ -415,16 +413,16 @@ impl Handler for PrometheusRangeQuery {
                 &invocation.deadline,
             )
             .await?;
-        let shaped = shape(answer.data.get(), checked.max_series, checked.max_points)?;
+        let condensed = condense(answer.data.get(), checked.max_series, checked.max_points)?;
         Ok(RangeOutput {
             query: input.query,
             start: start_ms as f64 / 1000.0,
             end: end_ms as f64 / 1000.0,
             step: step_ms as f64 / 1000.0,
-            series: shaped.series,
-            series_count: shaped.series_count,
-            data_points: shaped.data_points,
-            truncated: shaped.truncated,
+            series: condensed.series,
+            series_count: condensed.series_count,
+            data_points: condensed.data_points,
+            truncated: condensed.truncated,
             warnings: answer.warnings,
         })
     }
@@ -477,9 +475,9 @@ mod tests {
     #[test]
     fn summaries_skip_special_values_but_keep_their_spelling() {
         let data = r#"{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1,"NaN"],[2,"1"],[3,"+Inf"],[4,"3"],[5,"-Inf"]]},{"metric":{},"values":[[1,"NaN"]]}]}"#;
-        let shaped = shape(data, 10, 120).unwrap();
+        let condensed = condense(data, 10, 120).unwrap();
         assert_eq!(
-            shaped.series[0].summary,
+            condensed.series[0].summary,
             Summary {
                 min: Some(1.0),
                 max: Some(3.0),
@@ -489,9 +487,13 @@ mod tests {
                 count: 5
             }
         );
-        assert_eq!(shaped.series[1].summary.min, None);
+        assert_eq!(condensed.series[1].summary.min, None);
         assert_eq!(
-            (shaped.series_count, shaped.data_points, shaped.truncated),
+            (
+                condensed.series_count,
+                condensed.data_points,
+                condensed.truncated
+            ),
             (2, 6, false)
         );
     }

@@ -31,13 +31,14 @@ fn main() {
     let mut times = Vec::new();
     for _ in 0..30 {
         let started = Instant::now();
-        let shaped = prometheus_range_query::shape(black_box(&data), 50, 120).expect("shapes");
-        black_box(&shaped.series);
+        let summarized =
+            prometheus_range_query::condense(black_box(&data), 50, 120).expect("condenses");
+        black_box(&summarized.series);
         times.push(started.elapsed());
     }
     times.sort();
     println!(
-        "shape 50 series x 11000 points ({:.1} MB): median {:.1} ms, min {:.1} ms, max {:.1} ms",
+        "condense 50 series x 11000 points ({:.1} MB): median {:.1} ms, min {:.1} ms, max {:.1} ms",
         data.len() as f64 / 1_048_576.0,
         times[15].as_secs_f64() * 1000.0,
         times[0].as_secs_f64() * 1000.0,

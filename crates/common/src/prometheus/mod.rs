@@ -1,6 +1,9 @@
 //! The Prometheus HTTP API, for Amazon Managed Service for Prometheus (AMP) and any
-//! Prometheus, shared by the `prometheus-query`, `prometheus-range-query` and
-//! `prometheus-metadata` functions.
+//! Prometheus, shared by the `prometheus-*` functions. A new Prometheus tool holds a
+//! [`PrometheusTool`] (built in its `main` with [`PrometheusTool::from_env`]), starts its
+//! handler with the shared checks (`check_*`) and [`PrometheusTool::target`], and sends its
+//! request with [`PrometheusApi::post`] or [`PrometheusApi::get`]; everything else (auth,
+//! retries, deadlines, size limits, error mapping) is here.
 //!
 //! **Where requests go** ([`PrometheusApi::target`]), from the configuration (docs/contract.md §3.4):
 //!
@@ -20,6 +23,8 @@
 //! `bad_data` answer becomes `INVALID_INPUT` carrying Prometheus' message, so the model can
 //! fix its PromQL; nothing in the PromQL is refused by us beforehand.
 
+pub mod sigv4;
+
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -28,15 +33,15 @@ use std::{
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use sigv4::RequestSigner;
 
 use crate::{
-    Settings,
+    AppConfig, Settings,
     config::Secret,
     deadline::Deadline,
     error::{ErrorCode, ToolError},
     http::form_encode,
     retry::{Backoff, with_retries},
-    sigv4::RequestSigner,
 };
 
 /// Largest Prometheus answer read; a larger one is `PAYLOAD_TOO_LARGE` (the tools' results
@@ -186,6 +191,34 @@ pub fn valid_workspace_id(id: &str) -> bool {
         (1..=64).contains(&rest.len())
             && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     })
+}
+
+/// What every Prometheus tool holds, built once per cold start in its `main`: the API client
+/// and the configuration that names the target.
+#[derive(Debug)]
+pub struct PrometheusTool {
+    /// The Prometheus HTTP API client.
+    pub api: PrometheusApi,
+    /// Configuration (SSM-cached): the `prometheus/*` keys.
+    pub config: AppConfig,
+}
+
+impl PrometheusTool {
+    /// What a deployed function uses: configuration from the environment, an HTTP client
+    /// sending `user_agent`. Nothing here waits on the network.
+    pub fn from_env(user_agent: &str) -> Result<Self, ToolError> {
+        Ok(Self {
+            api: PrometheusApi::new(crate::http::client(user_agent)?),
+            config: AppConfig::from_env()?,
+        })
+    }
+
+    /// Where this request goes: the caller's `workspace_id` (already checked) or the
+    /// configured target. The first step of every Prometheus tool's handler.
+    pub async fn target(&self, workspace_id: Option<&str>) -> Result<Target, ToolError> {
+        let settings = self.config.settings().await?;
+        self.api.target(&settings, workspace_id).await
+    }
 }
 
 impl PrometheusApi {
