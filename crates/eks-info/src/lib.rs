@@ -31,7 +31,13 @@ pub mod view;
 
 use std::{future::Future, time::Duration};
 
-use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_eks::{
+    error::{ProvideErrorMetadata, SdkError},
+    operation::{
+        list_addons::ListAddonsOutput, list_clusters::ListClustersOutput,
+        list_fargate_profiles::ListFargateProfilesOutput, list_nodegroups::ListNodegroupsOutput,
+    },
+};
 use common::{Deadline, ErrorCode, Handler, Invocation, ToolError};
 use futures_util::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
@@ -92,16 +98,6 @@ impl Action {
             Self::ClusterHealth => "cluster_health",
         }
     }
-
-    fn is_list(self) -> bool {
-        matches!(
-            self,
-            Self::ListClusters
-                | Self::ListNodegroups
-                | Self::ListAddons
-                | Self::ListFargateProfiles
-        )
-    }
 }
 
 /// The function's input.
@@ -132,68 +128,133 @@ fn valid_name(name: &str, max: usize) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
 }
 
-/// A validated request.
+/// A list of one kind of a cluster's parts, each described.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Nodegroups,
+    Addons,
+    FargateProfiles,
+}
+
+/// A validated request: one variant per action, with exactly the fields that action uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Request {
-    action: Action,
-    cluster: String,
-    nodegroup: String,
-    max_results: usize,
+enum Request {
+    ListClusters {
+        max_results: usize,
+    },
+    DescribeCluster {
+        cluster: String,
+    },
+    DescribeNodegroup {
+        cluster: String,
+        nodegroup: String,
+    },
+    ListParts {
+        cluster: String,
+        part: Part,
+        max_results: usize,
+    },
+    ClusterHealth {
+        cluster: String,
+    },
 }
 
 impl EksInput {
+    /// Checks the fields in a fixed order (cluster, node group, `max_results`), so the first
+    /// problem named is always the same one: a field the action does not use is refused, a
+    /// name must follow EKS's rules, `max_results` must be in range.
     fn check(self) -> Result<Request, ToolError> {
-        let action = self.action;
-        let not_for = |field: &str| {
-            ToolError::invalid_input(format!("{field} does not apply to {}", action.as_str()))
-        };
-        let cluster = match (action, self.cluster_name) {
-            (Action::ListClusters, Some(_)) => return Err(not_for("cluster_name")),
-            (Action::ListClusters, None) => String::new(),
-            (_, None) => {
-                return Err(ToolError::invalid_input(format!(
-                    "cluster_name is required for {}",
-                    action.as_str()
-                )));
-            }
-            (_, Some(name)) if !valid_name(&name, MAX_CLUSTER_NAME) => {
-                return Err(ToolError::invalid_input(format!(
-                    "cluster_name must match ^[0-9A-Za-z][A-Za-z0-9_-]{{0,99}}$ (1 to {MAX_CLUSTER_NAME} characters)"
-                )));
-            }
-            (_, Some(name)) => name,
-        };
-        let nodegroup = match (action, self.nodegroup_name) {
-            (Action::DescribeNodegroup, None) => {
-                return Err(ToolError::invalid_input(
-                    "nodegroup_name is required for describe_nodegroup",
-                ));
-            }
-            (Action::DescribeNodegroup, Some(name)) if !valid_name(&name, MAX_NODEGROUP_NAME) => {
-                return Err(ToolError::invalid_input(format!(
-                    "nodegroup_name must match ^[0-9A-Za-z][A-Za-z0-9_-]{{0,62}}$ (1 to {MAX_NODEGROUP_NAME} characters)"
-                )));
-            }
-            (Action::DescribeNodegroup, Some(name)) => name,
-            (_, Some(_)) => return Err(not_for("nodegroup_name")),
-            (_, None) => String::new(),
-        };
-        let max_results = match self.max_results {
-            Some(_) if !action.is_list() => return Err(not_for("max_results")),
-            Some(n) if !(1..=MAX_RESULTS).contains(&n) => {
-                return Err(ToolError::invalid_input(format!(
-                    "max_results must be between 1 and {MAX_RESULTS}, got {n}"
-                )));
-            }
-            Some(n) => n as usize,
-            None => MAX_RESULTS as usize,
-        };
-        Ok(Request {
+        let EksInput {
             action,
-            cluster,
-            nodegroup,
+            cluster_name,
+            nodegroup_name,
             max_results,
-        })
+        } = self;
+        let refuse = |field: &str, given: bool| {
+            if given {
+                Err(ToolError::invalid_input(format!(
+                    "{field} does not apply to {}",
+                    action.as_str()
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        let cluster = |name: Option<String>| match name {
+            None => Err(ToolError::invalid_input(format!(
+                "cluster_name is required for {}",
+                action.as_str()
+            ))),
+            Some(name) if !valid_name(&name, MAX_CLUSTER_NAME) => {
+                Err(ToolError::invalid_input(format!(
+                    "cluster_name must match ^[0-9A-Za-z][A-Za-z0-9_-]{{0,99}}$ (1 to {MAX_CLUSTER_NAME} characters)"
+                )))
+            }
+            Some(name) => Ok(name),
+        };
+        let count = |max: Option<u32>| match max {
+            Some(n) if !(1..=MAX_RESULTS).contains(&n) => Err(ToolError::invalid_input(format!(
+                "max_results must be between 1 and {MAX_RESULTS}, got {n}"
+            ))),
+            Some(n) => Ok(n as usize),
+            None => Ok(MAX_RESULTS as usize),
+        };
+        let list = |part, cluster_name, nodegroup_name: Option<String>, max_results| {
+            let cluster = cluster(cluster_name)?;
+            refuse("nodegroup_name", nodegroup_name.is_some())?;
+            Ok(Request::ListParts {
+                cluster,
+                part,
+                max_results: count(max_results)?,
+            })
+        };
+        match action {
+            Action::ListClusters => {
+                refuse("cluster_name", cluster_name.is_some())?;
+                refuse("nodegroup_name", nodegroup_name.is_some())?;
+                Ok(Request::ListClusters {
+                    max_results: count(max_results)?,
+                })
+            }
+            Action::DescribeCluster | Action::ClusterHealth => {
+                let cluster = cluster(cluster_name)?;
+                refuse("nodegroup_name", nodegroup_name.is_some())?;
+                refuse("max_results", max_results.is_some())?;
+                Ok(if action == Action::DescribeCluster {
+                    Request::DescribeCluster { cluster }
+                } else {
+                    Request::ClusterHealth { cluster }
+                })
+            }
+            Action::DescribeNodegroup => {
+                let cluster = cluster(cluster_name)?;
+                let nodegroup = match nodegroup_name {
+                    None => {
+                        return Err(ToolError::invalid_input(
+                            "nodegroup_name is required for describe_nodegroup",
+                        ));
+                    }
+                    Some(name) if !valid_name(&name, MAX_NODEGROUP_NAME) => {
+                        return Err(ToolError::invalid_input(format!(
+                            "nodegroup_name must match ^[0-9A-Za-z][A-Za-z0-9_-]{{0,62}}$ (1 to {MAX_NODEGROUP_NAME} characters)"
+                        )));
+                    }
+                    Some(name) => name,
+                };
+                refuse("max_results", max_results.is_some())?;
+                Ok(Request::DescribeNodegroup { cluster, nodegroup })
+            }
+            Action::ListNodegroups => {
+                list(Part::Nodegroups, cluster_name, nodegroup_name, max_results)
+            }
+            Action::ListAddons => list(Part::Addons, cluster_name, nodegroup_name, max_results),
+            Action::ListFargateProfiles => list(
+                Part::FargateProfiles,
+                cluster_name,
+                nodegroup_name,
+                max_results,
+            ),
+        }
     }
 }
 
@@ -420,7 +481,7 @@ struct Calls<'a> {
 }
 
 impl Calls<'_> {
-    fn cluster_subject(cluster: &str) -> impl FnOnce() -> String + '_ {
+    fn cluster_subject(cluster: &str) -> impl Fn() -> String + Sync + '_ {
         move || format!("cluster `{cluster}`")
     }
 
@@ -458,30 +519,53 @@ impl Calls<'_> {
             .ok_or_else(|| missing("DescribeNodegroup", "nodegroup"))
     }
 
+    /// Every list action: names page by page (`page` sends one ListX request, `names` reads
+    /// its answer), then each name described ([`describe_each`]), in EKS's order. `subject`
+    /// names what a ResourceNotFoundException is about.
+    async fn list_then_describe<T, Out, E, P, D>(
+        &self,
+        max: usize,
+        subject: &(dyn Fn() -> String + Sync),
+        page: impl Fn(Option<String>, i32) -> P,
+        names: impl Fn(&Out) -> (&[String], Option<&str>),
+        describe: impl Fn(String) -> D,
+    ) -> Result<(Vec<Entry<T>>, bool), ToolError>
+    where
+        P: Future<Output = Result<Out, SdkError<E, aws_sdk_eks::config::http::HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error,
+        D: Future<Output = Result<T, ToolError>>,
+    {
+        let names = &names;
+        let (listed, truncated) = collect_names(max, self.page_size, |token, size| {
+            let request = page(token, size);
+            async move {
+                let out = call(self.deadline, self.region, subject, request).await?;
+                let (listed, next) = names(&out);
+                Ok((listed.to_vec(), next.map(str::to_owned)))
+            }
+        })
+        .await?;
+        Ok((describe_each(listed, describe).await, truncated))
+    }
+
     async fn list_clusters(
         &self,
         max: usize,
     ) -> Result<(Vec<Entry<ClusterSummary>>, bool), ToolError> {
-        let (names, truncated) = collect_names(max, self.page_size, |token, page| async move {
-            let out = call(
-                self.deadline,
-                self.region,
-                || "the cluster list".to_owned(),
+        self.list_then_describe(
+            max,
+            &|| "the cluster list".to_owned(),
+            |token, size| {
                 self.eks
                     .list_clusters()
                     .set_next_token(token)
-                    .max_results(page)
-                    .send(),
-            )
-            .await?;
-            Ok((out.clusters().to_vec(), out.next_token().map(str::to_owned)))
-        })
-        .await?;
-        let entries = describe_each(names, |name| async move {
-            self.describe_cluster(&name).await.map(|c| c.summary())
-        })
-        .await;
-        Ok((entries, truncated))
+                    .max_results(size)
+                    .send()
+            },
+            |out: &ListClustersOutput| (out.clusters(), out.next_token()),
+            |name| async move { self.describe_cluster(&name).await.map(|c| c.summary()) },
+        )
+        .await
     }
 
     async fn list_nodegroups(
@@ -489,30 +573,21 @@ impl Calls<'_> {
         cluster: &str,
         max: usize,
     ) -> Result<(Vec<Entry<NodegroupDetail>>, bool), ToolError> {
-        let (names, truncated) = collect_names(max, self.page_size, |token, page| async move {
-            let out = call(
-                self.deadline,
-                self.region,
-                Self::cluster_subject(cluster),
+        self.list_then_describe(
+            max,
+            &Self::cluster_subject(cluster),
+            |token, size| {
                 self.eks
                     .list_nodegroups()
                     .cluster_name(cluster)
                     .set_next_token(token)
-                    .max_results(page)
-                    .send(),
-            )
-            .await?;
-            Ok((
-                out.nodegroups().to_vec(),
-                out.next_token().map(str::to_owned),
-            ))
-        })
-        .await?;
-        let entries = describe_each(names, |name| async move {
-            self.describe_nodegroup(cluster, &name).await
-        })
-        .await;
-        Ok((entries, truncated))
+                    .max_results(size)
+                    .send()
+            },
+            |out: &ListNodegroupsOutput| (out.nodegroups(), out.next_token()),
+            |name| async move { self.describe_nodegroup(cluster, &name).await },
+        )
+        .await
     }
 
     async fn list_addons(
@@ -520,40 +595,36 @@ impl Calls<'_> {
         cluster: &str,
         max: usize,
     ) -> Result<(Vec<Entry<AddonDetail>>, bool), ToolError> {
-        let (names, truncated) = collect_names(max, self.page_size, |token, page| async move {
-            let out = call(
-                self.deadline,
-                self.region,
-                Self::cluster_subject(cluster),
+        self.list_then_describe(
+            max,
+            &Self::cluster_subject(cluster),
+            |token, size| {
                 self.eks
                     .list_addons()
                     .cluster_name(cluster)
                     .set_next_token(token)
-                    .max_results(page)
-                    .send(),
-            )
-            .await?;
-            Ok((out.addons().to_vec(), out.next_token().map(str::to_owned)))
-        })
-        .await?;
-        let entries = describe_each(names, |name| async move {
-            let out = call(
-                self.deadline,
-                self.region,
-                || format!("add-on `{name}` of cluster `{cluster}`"),
-                self.eks
-                    .describe_addon()
-                    .cluster_name(cluster)
-                    .addon_name(&name)
-                    .send(),
-            )
-            .await?;
-            out.addon()
-                .map(|a| AddonDetail::from_sdk(&name, a))
-                .ok_or_else(|| missing("DescribeAddon", "addon"))
-        })
-        .await;
-        Ok((entries, truncated))
+                    .max_results(size)
+                    .send()
+            },
+            |out: &ListAddonsOutput| (out.addons(), out.next_token()),
+            |name| async move {
+                let out = call(
+                    self.deadline,
+                    self.region,
+                    || format!("add-on `{name}` of cluster `{cluster}`"),
+                    self.eks
+                        .describe_addon()
+                        .cluster_name(cluster)
+                        .addon_name(&name)
+                        .send(),
+                )
+                .await?;
+                out.addon()
+                    .map(|a| AddonDetail::from_sdk(&name, a))
+                    .ok_or_else(|| missing("DescribeAddon", "addon"))
+            },
+        )
+        .await
     }
 
     async fn list_fargate_profiles(
@@ -561,43 +632,36 @@ impl Calls<'_> {
         cluster: &str,
         max: usize,
     ) -> Result<(Vec<Entry<FargateProfileDetail>>, bool), ToolError> {
-        let (names, truncated) = collect_names(max, self.page_size, |token, page| async move {
-            let out = call(
-                self.deadline,
-                self.region,
-                Self::cluster_subject(cluster),
+        self.list_then_describe(
+            max,
+            &Self::cluster_subject(cluster),
+            |token, size| {
                 self.eks
                     .list_fargate_profiles()
                     .cluster_name(cluster)
                     .set_next_token(token)
-                    .max_results(page)
-                    .send(),
-            )
-            .await?;
-            Ok((
-                out.fargate_profile_names().to_vec(),
-                out.next_token().map(str::to_owned),
-            ))
-        })
-        .await?;
-        let entries = describe_each(names, |name| async move {
-            let out = call(
-                self.deadline,
-                self.region,
-                || format!("Fargate profile `{name}` of cluster `{cluster}`"),
-                self.eks
-                    .describe_fargate_profile()
-                    .cluster_name(cluster)
-                    .fargate_profile_name(&name)
-                    .send(),
-            )
-            .await?;
-            out.fargate_profile()
-                .map(|f| FargateProfileDetail::from_sdk(&name, f))
-                .ok_or_else(|| missing("DescribeFargateProfile", "fargateProfile"))
-        })
-        .await;
-        Ok((entries, truncated))
+                    .max_results(size)
+                    .send()
+            },
+            |out: &ListFargateProfilesOutput| (out.fargate_profile_names(), out.next_token()),
+            |name| async move {
+                let out = call(
+                    self.deadline,
+                    self.region,
+                    || format!("Fargate profile `{name}` of cluster `{cluster}`"),
+                    self.eks
+                        .describe_fargate_profile()
+                        .cluster_name(cluster)
+                        .fargate_profile_name(&name)
+                        .send(),
+                )
+                .await?;
+                out.fargate_profile()
+                    .map(|f| FargateProfileDetail::from_sdk(&name, f))
+                    .ok_or_else(|| missing("DescribeFargateProfile", "fargateProfile"))
+            },
+        )
+        .await
     }
 
     /// The four parts of `cluster_health`, read concurrently. Only "no such cluster" fails
@@ -666,61 +730,73 @@ impl Handler for EksInfo {
             deadline: &invocation.deadline,
             page_size: self.page_size,
         };
-        let (cluster, action) = (request.cluster.as_str(), request.action);
-        let parts = |nodegroups, addons, fargate_profiles, count, truncated| {
-            EksOutput::Parts(ClusterPartList {
-                action: action.as_str(),
-                region: region.clone(),
-                cluster_name: cluster.to_owned(),
-                nodegroups,
-                addons,
-                fargate_profiles,
-                count,
-                truncated,
-            })
-        };
-        Ok(match action {
-            Action::ListClusters => {
-                let (clusters, truncated) = calls.list_clusters(request.max_results).await?;
+        let region = || region.clone();
+        Ok(match request {
+            Request::ListClusters { max_results } => {
+                let (clusters, truncated) = calls.list_clusters(max_results).await?;
                 EksOutput::Clusters(ClusterList {
-                    action: action.as_str(),
-                    region: region.clone(),
+                    action: Action::ListClusters.as_str(),
+                    region: region(),
                     count: clusters.len(),
                     clusters,
                     truncated,
                 })
             }
-            Action::DescribeCluster => EksOutput::Cluster(Box::new(ClusterAnswer {
-                action: action.as_str(),
-                region: region.clone(),
-                cluster: calls.describe_cluster(cluster).await?,
+            Request::DescribeCluster { cluster } => EksOutput::Cluster(Box::new(ClusterAnswer {
+                action: Action::DescribeCluster.as_str(),
+                region: region(),
+                cluster: calls.describe_cluster(&cluster).await?,
             })),
-            Action::DescribeNodegroup => EksOutput::Nodegroup(Box::new(NodegroupAnswer {
-                action: action.as_str(),
-                region: region.clone(),
-                cluster_name: cluster.to_owned(),
-                nodegroup: calls
-                    .describe_nodegroup(cluster, &request.nodegroup)
-                    .await?,
-            })),
-            Action::ListNodegroups => {
-                let (list, truncated) = calls.list_nodegroups(cluster, request.max_results).await?;
-                let count = list.len();
-                parts(Some(list), None, None, count, truncated)
+            Request::DescribeNodegroup { cluster, nodegroup } => {
+                EksOutput::Nodegroup(Box::new(NodegroupAnswer {
+                    action: Action::DescribeNodegroup.as_str(),
+                    region: region(),
+                    nodegroup: calls.describe_nodegroup(&cluster, &nodegroup).await?,
+                    cluster_name: cluster,
+                }))
             }
-            Action::ListAddons => {
-                let (list, truncated) = calls.list_addons(cluster, request.max_results).await?;
-                let count = list.len();
-                parts(None, Some(list), None, count, truncated)
+            Request::ListParts {
+                cluster,
+                part,
+                max_results,
+            } => {
+                let (mut nodegroups, mut addons, mut fargate_profiles) = (None, None, None);
+                let (action, count, truncated) = match part {
+                    Part::Nodegroups => {
+                        let (entries, truncated) =
+                            calls.list_nodegroups(&cluster, max_results).await?;
+                        let count = entries.len();
+                        nodegroups = Some(entries);
+                        (Action::ListNodegroups, count, truncated)
+                    }
+                    Part::Addons => {
+                        let (entries, truncated) = calls.list_addons(&cluster, max_results).await?;
+                        let count = entries.len();
+                        addons = Some(entries);
+                        (Action::ListAddons, count, truncated)
+                    }
+                    Part::FargateProfiles => {
+                        let (entries, truncated) =
+                            calls.list_fargate_profiles(&cluster, max_results).await?;
+                        let count = entries.len();
+                        fargate_profiles = Some(entries);
+                        (Action::ListFargateProfiles, count, truncated)
+                    }
+                };
+                EksOutput::Parts(ClusterPartList {
+                    action: action.as_str(),
+                    region: region(),
+                    cluster_name: cluster,
+                    nodegroups,
+                    addons,
+                    fargate_profiles,
+                    count,
+                    truncated,
+                })
             }
-            Action::ListFargateProfiles => {
-                let (list, truncated) = calls
-                    .list_fargate_profiles(cluster, request.max_results)
-                    .await?;
-                let count = list.len();
-                parts(None, None, Some(list), count, truncated)
+            Request::ClusterHealth { cluster } => {
+                EksOutput::Health(calls.cluster_health(&cluster).await?)
             }
-            Action::ClusterHealth => EksOutput::Health(calls.cluster_health(cluster).await?),
         })
     }
 }
@@ -752,8 +828,10 @@ mod tests {
     #[test]
     fn fields_are_checked_per_action() {
         use serde_json::json;
-        let ok = input(json!({"action": "list_clusters"})).unwrap();
-        assert_eq!(ok.max_results, 100);
+        assert_eq!(
+            input(json!({"action": "list_clusters"})).unwrap(),
+            Request::ListClusters { max_results: 100 }
+        );
         let cases = [
             (
                 json!({"action": "list_clusters", "cluster_name": "a"}),
@@ -796,6 +874,56 @@ mod tests {
             let e = input(case.clone()).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidInput);
             assert!(e.message.contains(message), "{case}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn each_action_becomes_its_request() {
+        use serde_json::json;
+        let cluster = || "prod-eu".to_owned();
+        let cases = [
+            (
+                json!({"action": "describe_cluster", "cluster_name": "prod-eu"}),
+                Request::DescribeCluster { cluster: cluster() },
+            ),
+            (
+                json!({"action": "cluster_health", "cluster_name": "prod-eu"}),
+                Request::ClusterHealth { cluster: cluster() },
+            ),
+            (
+                json!({"action": "describe_nodegroup", "cluster_name": "prod-eu", "nodegroup_name": "ng-1"}),
+                Request::DescribeNodegroup {
+                    cluster: cluster(),
+                    nodegroup: "ng-1".to_owned(),
+                },
+            ),
+            (
+                json!({"action": "list_nodegroups", "cluster_name": "prod-eu", "max_results": 7}),
+                Request::ListParts {
+                    cluster: cluster(),
+                    part: Part::Nodegroups,
+                    max_results: 7,
+                },
+            ),
+            (
+                json!({"action": "list_addons", "cluster_name": "prod-eu"}),
+                Request::ListParts {
+                    cluster: cluster(),
+                    part: Part::Addons,
+                    max_results: 100,
+                },
+            ),
+            (
+                json!({"action": "list_fargate_profiles", "cluster_name": "prod-eu", "max_results": 1}),
+                Request::ListParts {
+                    cluster: cluster(),
+                    part: Part::FargateProfiles,
+                    max_results: 1,
+                },
+            ),
+        ];
+        for (case, request) in cases {
+            assert_eq!(input(case.clone()).unwrap(), request, "{case}");
         }
     }
 
