@@ -15,6 +15,18 @@
 //! Every answer carries `connection: close`, so a client never reuses a connection accepted
 //! under an earlier fault: each request meets the fault that is set when it is sent.
 
+/// The functions the fault matrix (`tests/faults.rs`) runs, each at least one column: that
+/// test fails when its columns differ from this list, and `tests/tool_pieces.rs` fails when a
+/// registered tool is missing from it.
+pub const FAULT_MATRIX_FUNCTIONS: &[&str] = &[
+    "prometheus-query",
+    "prometheus-range-query",
+    "prometheus-metadata",
+    "web-search",
+    "eks-info",
+    "agent",
+];
+
 use std::{
     net::SocketAddr,
     sync::{

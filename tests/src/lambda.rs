@@ -312,6 +312,21 @@ async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCod
     StatusCode::ACCEPTED
 }
 
+/// A function's answers to its sample events, one per entry shape, as result objects.
+#[derive(Debug)]
+pub struct SampleAnswers {
+    /// `direct.json`.
+    pub direct: Value,
+    /// `apigw-rest.json`'s body.
+    pub apigw_rest: Value,
+    /// `apigw-http.json`'s body.
+    pub apigw_http: Value,
+    /// `function-url.json`'s body.
+    pub function_url: Value,
+    /// `agentcore.json`, sent with `agentcore-client-context.json`.
+    pub agentcore: Value,
+}
+
 /// Path of a workspace binary in the profile the tests were built with.
 pub fn binary(name: &str) -> Result<PathBuf> {
     let path = profile_dir().join(name);
@@ -406,6 +421,39 @@ impl LambdaFunction {
             &options,
         )
         .await
+    }
+
+    /// Invokes every sample event of `events/<function>/` (one per entry shape) and returns
+    /// each answer as its result object: an HTTP answer must be a 200 with a JSON body. The
+    /// one way each function's test sends its samples, so a sample cannot go untested.
+    pub async fn answer_every_sample_event(&self, function: &str) -> SampleAnswers {
+        let answer = |file: &'static str| async move {
+            let event = crate::sample_event(function, file);
+            self.invoke(&event)
+                .await
+                .unwrap_or_else(|e| panic!("events/{function}/{file}: {e}"))
+                .response()
+        };
+        let http = |answer: Value, file: &str| {
+            assert_eq!(
+                answer["statusCode"], 200,
+                "events/{function}/{file}: {answer}"
+            );
+            let body = answer["body"].as_str().unwrap_or_default();
+            serde_json::from_str(body)
+                .unwrap_or_else(|e| panic!("events/{function}/{file}: {e}: {body}"))
+        };
+        SampleAnswers {
+            direct: answer("direct.json").await,
+            apigw_rest: http(answer("apigw-rest.json").await, "apigw-rest.json"),
+            apigw_http: http(answer("apigw-http.json").await, "apigw-http.json"),
+            function_url: http(answer("function-url.json").await, "function-url.json"),
+            agentcore: self
+                .invoke_agentcore_sample(function)
+                .await
+                .unwrap_or_else(|e| panic!("events/{function}/agentcore.json: {e}"))
+                .response(),
+        }
     }
 
     /// Everything the function wrote to stdout and stderr so far.

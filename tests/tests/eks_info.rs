@@ -599,43 +599,23 @@ async fn every_sample_event_through_the_runtime_api() {
     env.push(("AWS_ENDPOINT_URL_EKS".to_owned(), s.proxy.url()));
     let f = LambdaFunction::start("eks-info", &env).await.unwrap();
     let name = "eks-info";
-
-    let direct = f
-        .invoke(&sample_event(name, "direct.json"))
-        .await
-        .unwrap()
-        .response();
+    let samples = f.answer_every_sample_event("eks-info").await;
+    let direct = &samples.direct;
     assert_eq!(
         (direct["cluster_name"].as_str(), direct["overall"].as_str()),
         (Some("prod-eu"), Some("warning")),
         "{direct}"
     );
-    let rest = f
-        .invoke(&sample_event(name, "apigw-rest.json"))
-        .await
-        .unwrap()
-        .response();
-    assert_eq!(rest["statusCode"], 200);
-    assert_eq!(body_of(&rest)["cluster"]["version"], "1.30");
-    let http = body_of(
-        &f.invoke(&sample_event(name, "apigw-http.json"))
-            .await
-            .unwrap()
-            .response(),
-    );
+    assert_eq!(samples.apigw_rest["cluster"]["version"], "1.30");
+    let http = &samples.apigw_http;
     assert_eq!(
         (http["count"].as_u64(), http["truncated"].as_bool()),
         (Some(2), Some(true)),
         "{http}"
     );
-    let url = body_of(
-        &f.invoke(&sample_event(name, "function-url.json"))
-            .await
-            .unwrap()
-            .response(),
-    );
+    let url = &samples.function_url;
     assert_eq!(names(&url["clusters"]), ["dev", "prod-eu"], "{url}");
-    let ac = f.invoke_agentcore_sample(name).await.unwrap().response();
+    let ac = &samples.agentcore;
     assert_eq!(names(&ac["fargate_profiles"]), ["serverless-jobs"], "{ac}");
 
     // An unknown cluster through API Gateway: 404 with the envelope.

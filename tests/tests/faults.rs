@@ -687,6 +687,13 @@ async fn every_function_against_every_neighbour_fault() {
         });
     }
 
+    let mut functions: Vec<&str> = subjects.iter().map(|s| s.function).collect();
+    functions.dedup();
+    assert_eq!(
+        functions,
+        integration_tests::fault::FAULT_MATRIX_FUNCTIONS,
+        "the matrix's columns and the list tests/tool_pieces.rs checks tools against"
+    );
     let results = futures_util::future::join_all(subjects.into_iter().map(run_matrix)).await;
     drop(watch);
 

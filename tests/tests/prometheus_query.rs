@@ -10,7 +10,6 @@ use integration_tests::{
     lambda::LambdaFunction,
     prometheus::{Prometheus, dataset},
     proxy::{FaultProxy, Mode},
-    sample_event,
     verifier::{SECRET_KEY, SESSION_TOKEN, SigV4Verifier},
 };
 use prometheus_query::{PrometheusQuery, QueryOutput};
@@ -305,15 +304,6 @@ async fn upstream_faults_become_envelope_codes_with_bounded_retries() {
     drop(silent);
 }
 
-fn sample(name: &str) -> Value {
-    sample_event("prometheus-query", name)
-}
-
-fn body_of(answer: &Value) -> Value {
-    assert_eq!(answer["statusCode"], 200, "{answer}");
-    serde_json::from_str(answer["body"].as_str().unwrap()).unwrap()
-}
-
 #[tokio::test]
 async fn every_sample_event_through_the_runtime_api() {
     let prometheus = Prometheus::start().await.unwrap();
@@ -322,7 +312,8 @@ async fn every_sample_event_through_the_runtime_api() {
         .await
         .unwrap();
 
-    let direct = f.invoke(&sample("direct.json")).await.unwrap().response();
+    let samples = f.answer_every_sample_event("prometheus-query").await;
+    let direct = &samples.direct;
     let mut codes: Vec<(String, f64)> = direct["result"]
         .as_array()
         .unwrap()
@@ -341,43 +332,21 @@ async fn every_sample_event_through_the_runtime_api() {
         "{direct}"
     );
 
-    let rest = body_of(
-        &f.invoke(&sample("apigw-rest.json"))
-            .await
-            .unwrap()
-            .response(),
-    );
+    let rest = &samples.apigw_rest;
     assert_eq!(
         (rest["series_count"].as_u64(), rest["truncated"].as_bool()),
         (Some(3), Some(true)),
         "{rest}"
     );
-
-    let http = body_of(
-        &f.invoke(&sample("apigw-http.json"))
-            .await
-            .unwrap()
-            .response(),
-    );
+    let http = &samples.apigw_http;
     assert_eq!(
         http["result"][0]["value"][1],
         dataset::FANOUT.to_string(),
         "{http}"
     );
-
-    let url = body_of(
-        &f.invoke(&sample("function-url.json"))
-            .await
-            .unwrap()
-            .response(),
-    );
+    let url = &samples.function_url;
     assert_eq!(url["result"][0]["value"][1], "23", "{url}");
-
-    let agentcore = f
-        .invoke_agentcore_sample("prometheus-query")
-        .await
-        .unwrap()
-        .response();
+    let agentcore = &samples.agentcore;
     assert_eq!(agentcore["result"][0]["value"][1], "29", "{agentcore}");
 }
 

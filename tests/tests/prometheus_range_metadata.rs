@@ -11,7 +11,6 @@ use integration_tests::{
     moto::Moto,
     prometheus::{Prometheus, dataset},
     proxy::FaultProxy,
-    sample_event,
 };
 use prometheus_metadata::PrometheusMetadata;
 use prometheus_range_query::PrometheusRangeQuery;
@@ -362,11 +361,6 @@ async fn server_info_describes_an_amp_workspace_through_moto() {
     );
 }
 
-fn body_of(answer: &Value) -> Value {
-    assert_eq!(answer["statusCode"], 200, "{answer}");
-    serde_json::from_str(answer["body"].as_str().unwrap()).unwrap()
-}
-
 #[tokio::test]
 async fn every_sample_event_through_the_runtime_api() {
     let prometheus = Prometheus::start().await.unwrap();
@@ -375,40 +369,20 @@ async fn every_sample_event_through_the_runtime_api() {
     let range = LambdaFunction::start("prometheus-range-query", &env)
         .await
         .unwrap();
-    let name = "prometheus-range-query";
-    let direct = range
-        .invoke(&sample_event(name, "direct.json"))
-        .await
-        .unwrap()
-        .response();
+    let samples = range
+        .answer_every_sample_event("prometheus-range-query")
+        .await;
+    let direct = &samples.direct;
     assert_eq!(direct["series"][0]["summary"]["avg"], 2.0, "{direct}");
-    let rest = body_of(
-        &range
-            .invoke(&sample_event(name, "apigw-rest.json"))
-            .await
-            .unwrap()
-            .response(),
-    );
+    let rest = &samples.apigw_rest;
     assert_eq!(rest["series_count"], 2, "{rest}");
     assert!(rest["series"][0]["values"].as_array().unwrap().len() <= 10);
-    let http = body_of(
-        &range
-            .invoke(&sample_event(name, "apigw-http.json"))
-            .await
-            .unwrap()
-            .response(),
-    );
+    let http = &samples.apigw_http;
     assert_eq!(
         (http["series_count"].as_u64(), http["truncated"].as_bool()),
         (Some(600), Some(true))
     );
-    let url = body_of(
-        &range
-            .invoke(&sample_event(name, "function-url.json"))
-            .await
-            .unwrap()
-            .response(),
-    );
+    let url = &samples.function_url;
     assert_eq!(
         (
             url["series_count"].as_u64(),
@@ -417,11 +391,7 @@ async fn every_sample_event_through_the_runtime_api() {
         (Some(3), Some(5)),
         "{url}"
     );
-    let ac = range
-        .invoke_agentcore_sample(name)
-        .await
-        .unwrap()
-        .response();
+    let ac = &samples.agentcore;
     assert_eq!(
         ac["series"][0]["summary"],
         json!({"min": 2.0, "max": 2.0, "avg": 2.0, "first": "2", "last": "2", "count": 3}),
@@ -431,37 +401,18 @@ async fn every_sample_event_through_the_runtime_api() {
     let meta = LambdaFunction::start("prometheus-metadata", &env)
         .await
         .unwrap();
-    let name = "prometheus-metadata";
-    let direct = meta
-        .invoke(&sample_event(name, "direct.json"))
-        .await
-        .unwrap()
-        .response();
+    let samples = meta.answer_every_sample_event("prometheus-metadata").await;
+    let direct = &samples.direct;
     assert_eq!(direct["count"], 4, "{direct}");
-    let rest = body_of(
-        &meta
-            .invoke(&sample_event(name, "apigw-rest.json"))
-            .await
-            .unwrap()
-            .response(),
+    assert_eq!(
+        samples.apigw_rest["values"],
+        json!(["api-1", "api-2", "db-1"])
     );
-    assert_eq!(rest["values"], json!(["api-1", "api-2", "db-1"]));
-    let http = body_of(
-        &meta
-            .invoke(&sample_event(name, "apigw-http.json"))
-            .await
-            .unwrap()
-            .response(),
+    assert_eq!(
+        samples.apigw_http["metrics"],
+        json!(["http_requests_total", "up"])
     );
-    assert_eq!(http["metrics"], json!(["http_requests_total", "up"]));
-    let url = body_of(
-        &meta
-            .invoke(&sample_event(name, "function-url.json"))
-            .await
-            .unwrap()
-            .response(),
-    );
-    assert_eq!(url["values"], json!(["200", "500"]));
-    let ac = meta.invoke_agentcore_sample(name).await.unwrap().response();
+    assert_eq!(samples.function_url["values"], json!(["200", "500"]));
+    let ac = &samples.agentcore;
     assert!(ac["server"]["version"].is_string(), "{ac}");
 }

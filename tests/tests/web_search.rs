@@ -495,41 +495,22 @@ async fn every_entry_shape_through_the_runtime_api_with_the_key_in_ssm() {
     let ddg = LambdaFunction::start(name, &[("WEBSEARCH_URL".to_owned(), engines.url())])
         .await
         .unwrap();
-    let direct = ddg
-        .invoke(&sample_event(name, "direct.json"))
-        .await
-        .unwrap()
-        .response();
+    let samples = ddg.answer_every_sample_event("web-search").await;
+    let direct = &samples.direct;
     assert_eq!(
         (direct["provider"].as_str(), direct["result_count"].as_u64()),
         (Some("duckduckgo"), Some(3)),
         "{direct}"
     );
-    let rest = ddg
-        .invoke(&sample_event(name, "apigw-rest.json"))
-        .await
-        .unwrap()
-        .response();
-    assert_eq!(rest["statusCode"], 200);
-    assert_eq!(body_of(&rest)["query"], "coredns nxdomain eks");
-    let http = body_of(
-        &ddg.invoke(&sample_event(name, "apigw-http.json"))
-            .await
-            .unwrap()
-            .response(),
-    );
+    assert_eq!(samples.apigw_rest["query"], "coredns nxdomain eks");
+    let http = &samples.apigw_http;
     assert_eq!(http["result_count"], 5, "{http}");
-    let url = body_of(
-        &ddg.invoke(&sample_event(name, "function-url.json"))
-            .await
-            .unwrap()
-            .response(),
-    );
+    let url = &samples.function_url;
     assert_eq!(
         (url["query"].as_str(), url["result_count"].as_u64()),
         (Some("amp remote write throttling"), Some(2))
     );
-    let ac = ddg.invoke_agentcore_sample(name).await.unwrap().response();
+    let ac = &samples.agentcore;
     assert_eq!(ac["result_count"], 5, "{ac}");
     let mut bad = sample_event(name, "apigw-rest.json");
     bad["body"] = json!(r#"{"query": "", "max_results": 50}"#);
