@@ -85,8 +85,14 @@ for fn_dir in events/*/; do
 done
 
 if [ -t 0 ] && [ -z "${CI:-}" ]; then
-  echo "== running; invoke with: cargo lambda invoke echo --invoke-address 127.0.0.1 --invoke-port $port --data-file events/echo/direct.json"
+  echo "== running; from another shell (cargo-lambda lives in the stack's venv, so put it on PATH first):"
+  echo "   export PATH=\"$PWD/target/stack-venv/bin:\$PATH\""
+  echo "   cargo lambda invoke echo --invoke-address 127.0.0.1 --invoke-port $port --data-file events/echo/direct.json"
   echo "== the agent's chat page: http://127.0.0.1:$port/lambda-url/agent/ (its model is the local stand-in)"
   echo "== function logs: $run_dir/watch.log. Ctrl-C to stop."
   wait "$watch_pid"
+else
+  # Without a terminal nobody can press Ctrl-C or open the page: say why it ends here.
+  echo "== every sample event answered; no terminal on standard input (or CI is set), so the"
+  echo "   local stack and functions are stopped now. Run make dev in a terminal to keep them up."
 fi

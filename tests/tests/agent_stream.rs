@@ -551,6 +551,29 @@ async fn the_chat_page_streams_an_answer_and_keeps_the_session() {
             "What should I check first?"
         ]
     );
+    // A long unbroken word (a URL, a pod name, a hash) wraps inside its bubble instead of
+    // widening the page: put one in each kind of bubble and compare widths.
+    let fits = browser
+        .run(
+            "const word = 'x'.repeat(3000);
+             return ['question', 'answer', 'error'].map(kind => {
+               const bubble = document.createElement('div');
+               bubble.className = kind;
+               bubble.textContent = word;
+               document.querySelector('.turn').appendChild(bubble);
+               const fits = bubble.scrollWidth <= bubble.clientWidth;
+               bubble.remove();
+               return fits;
+             }).concat(document.documentElement.scrollWidth <= document.documentElement.clientWidth);",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fits,
+        json!([true, true, true, true]),
+        "question, answer, error, page"
+    );
     browser
         .screenshot(
             &integration_tests::workspace_root()
