@@ -67,15 +67,24 @@ async fn concurrent_callers_share_one_refresh() {
     let (_moto, proxy, _) = stack(1).await;
     let config = Arc::new(config_via(&proxy, Duration::from_secs(300)).await);
     proxy.hold();
-    let callers: Vec<_> = (0..16)
+    const CALLERS: usize = 16;
+    let waiting = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let callers: Vec<_> = (0..CALLERS)
         .map(|_| {
-            let config = config.clone();
-            tokio::spawn(async move { config.settings().await.map(|s| s.generation()) })
+            let (config, waiting) = (config.clone(), waiting.clone());
+            tokio::spawn(async move {
+                waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                config.settings().await.map(|s| s.generation())
+            })
         })
         .collect();
-    // The first sweep is now held at the proxy; the other callers queue behind it.
+    // The first sweep is now held at the proxy. The test's runtime has one thread, so a
+    // caller that has counted itself has run into `settings()` up to its first wait: once
+    // all have, every one of them overlaps the held sweep, and only then is it let go.
     proxy.wait_for(1).await;
-    tokio::task::yield_now().await;
+    while waiting.load(std::sync::atomic::Ordering::SeqCst) < CALLERS {
+        tokio::task::yield_now().await;
+    }
     proxy.open();
     for caller in callers {
         assert_eq!(caller.await.unwrap().unwrap(), 1);
