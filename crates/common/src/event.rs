@@ -642,6 +642,29 @@ mod tests {
         assert_eq!(done.unwrap(), 7);
     }
 
+    #[test]
+    fn a_body_over_the_limit_is_reported_at_the_size_the_caller_sent() {
+        // A 300 KB file sent as a form or octet-stream arrives base64-encoded (400 KB of text).
+        let sent = 300 * 1024;
+        for padding in 0..3 {
+            let bytes = vec![7u8; sent + padding];
+            let encoded = aws_smithy_types::base64::encode(&bytes);
+            assert_eq!(base64_decoded_len(&encoded), bytes.len());
+            let mut event = Map::new();
+            event.insert("isBase64Encoded".into(), Value::Bool(true));
+            event.insert("body".into(), Value::String(encoded));
+            let e = body_bytes(&mut event).unwrap_err();
+            assert_eq!(e.code, ErrorCode::PayloadTooLarge);
+            assert_eq!(
+                e.message,
+                format!(
+                    "the request body is {} bytes; the limit is {MAX_BODY_BYTES} bytes",
+                    bytes.len()
+                )
+            );
+        }
+    }
+
     /// cargo-lambda's Function URL emulation sends a union of payload formats 1.0 and 2.0,
     /// with `"httpMethod": "GET"` on a POST; `rawPath` decides.
     #[test]

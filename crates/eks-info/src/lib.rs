@@ -536,16 +536,19 @@ impl Calls<'_> {
         D: Future<Output = Result<T, ToolError>>,
     {
         let names = &names;
-        let (listed, truncated) = collect_names(max, self.page_size, |token, size| {
+        // Boxed: each list nests an SDK request future per page and per description, and
+        // `cluster_health` runs four lists at once; inline, that state overflows a 2 MB
+        // thread stack in a debug build.
+        let (listed, truncated) = Box::pin(collect_names(max, self.page_size, |token, size| {
             let request = page(token, size);
             async move {
                 let out = call(self.deadline, self.region, subject, request).await?;
                 let (listed, next) = names(&out);
                 Ok((listed.to_vec(), next.map(str::to_owned)))
             }
-        })
+        }))
         .await?;
-        Ok((describe_each(listed, describe).await, truncated))
+        Ok((Box::pin(describe_each(listed, describe)).await, truncated))
     }
 
     async fn list_clusters(
