@@ -41,7 +41,7 @@ step "tests (the fuzz targets at proptest's default 256 cases; scripts/fuzz.sh r
 rm -rf target/test-logs
 cargo test --workspace --locked
 step "fault matrix (printed by tests/faults.rs)"
-cat target/artifacts/fault-matrix.md
+cat target/artifacts/fault-matrix/*.md
 step "secrets scan of every function log and answer the suite produced"
 cargo run --quiet --locked -p integration-tests --bin scan_secrets
 step "cfn-lint template.yaml"

@@ -6,8 +6,12 @@
 //! Each function's main neighbour (Prometheus, the search engine, EKS, Bedrock) sits behind a
 //! [`FaultServer`]; its configuration comes from moto's SSM behind a [`FaultProxy`] with a
 //! zero cache lifetime, so every request reads SSM and an SSM outage can be timed to hit the
-//! cold start or a refresh. The six functions run side by side; the table they produce is
-//! printed and written to `target/artifacts/fault-matrix.md`.
+//! cold start or a refresh.
+//!
+//! One test per function, so a failure names the function, and its message every row that
+//! differs; each test starts the servers its function needs and runs all the rows against
+//! one process (plus the fresh ones the cold-start, TLS and credential rows need). Each
+//! prints its table and writes it to `target/artifacts/fault-matrix/<function>.md`.
 
 use std::{
     collections::BTreeMap,
@@ -18,7 +22,7 @@ use std::{
 use aws_sdk_ssm::types::ParameterType;
 use integration_tests::{
     bedrock::{ConverseDouble, text, tool_uses},
-    fault::{Fault, FaultServer, Oversize},
+    fault::{FAULT_MATRIX_FUNCTIONS, Fault, FaultServer, Oversize},
     lambda::{Invoke, LambdaFunction, Outcome},
     moto::Moto,
     prometheus::Prometheus,
@@ -459,121 +463,141 @@ async fn prometheus_subject(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn every_function_against_every_neighbour_fault() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_query() {
     let moto = Moto::start().await.unwrap();
     let prometheus = Prometheus::start().await.unwrap();
+    let s = prometheus_subject(
+        "prometheus-query",
+        json!({"query": "up", "time": "2026-01-01T00:30:00Z"}),
+        prometheus_oversize(
+            r#"{"metric":{"__name__":"up","job":"node","instance":"ip-10-0-0-{n}.eu-west-1.compute.internal:9100"},"value":[1767225600,"1"]}"#,
+            "vector",
+        ),
+        &moto,
+        &prometheus,
+    )
+    .await;
+    judge("prometheus-query", vec![run_matrix(s).await]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_range_query() {
+    let moto = Moto::start().await.unwrap();
+    let prometheus = Prometheus::start().await.unwrap();
+    let s = prometheus_subject(
+        "prometheus-range-query",
+        json!({"query": "up", "start": "2026-01-01T00:10:00Z", "end": "2026-01-01T00:20:00Z", "step": "1m"}),
+        prometheus_oversize(
+            r#"{"metric":{"__name__":"up","instance":"ip-10-0-0-{n}:9100"},"values":[[1767226200,"1"],[1767226260,"1"],[1767226320,"0"]]}"#,
+            "matrix",
+        ),
+        &moto,
+        &prometheus,
+    )
+    .await;
+    judge("prometheus-range-query", vec![run_matrix(s).await]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_metadata() {
+    let moto = Moto::start().await.unwrap();
+    let prometheus = Prometheus::start().await.unwrap();
+    let s = prometheus_subject(
+        "prometheus-metadata",
+        json!({"action": "list_metrics"}),
+        Oversize {
+            prefix: r#"{"status":"success","data":["#.into(),
+            item: r#""node_exporter_metric_number_{n}_total""#.into(),
+            suffix: "]}".into(),
+        },
+        &moto,
+        &prometheus,
+    )
+    .await;
+    judge("prometheus-metadata", vec![run_matrix(s).await]);
+}
+
+/// web-search through Brave (JSON, keyed): the production engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_search() {
+    let moto = Moto::start().await.unwrap();
+    let engines = SearchEngines::start().await.unwrap();
+    let upstream = FaultServer::start(
+        &engines.url(),
+        &Oversize {
+            prefix: r#"{"type":"search","web":{"type":"search","results":["#.into(),
+            item: r#"{"title":"Result {n}","url":"https://example.com/{n}","description":"A result that is long enough to matter when there are very many of them."}"#.into(),
+            suffix: "]}}".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let (ssm, env) = configured(
+        &moto,
+        "/faults/web-search",
+        &[
+            ("websearch/provider", "brave", ParameterType::String),
+            ("websearch/url", &upstream.url(), ParameterType::String),
+            ("websearch/api_key", API_KEY, ParameterType::SecureString),
+        ],
+    )
+    .await;
+    let s = Subject {
+        column: "web-search",
+        upstream_var: "WEBSEARCH_URL",
+        function: "web-search",
+        healthy: json!({"query": "kubernetes pod crashloopbackoff", "max_results": 3}),
+        upstream,
+        ssm: Some(ssm),
+        env,
+        tool_probe: None,
+    };
+    judge("web-search", vec![run_matrix(s).await]);
+}
+
+/// eks-info: EKS through the SDK; it reads no configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eks_info() {
+    let moto = Moto::start().await.unwrap();
+    let upstream = FaultServer::start(
+        moto.endpoint(),
+        &Oversize {
+            prefix: r#"{"clusters":["#.into(),
+            // Long names (EKS allows 100 characters): fewer items to parse in a debug build.
+            item: format!(r#""cluster-{{n}}-{}""#, "x".repeat(88)),
+            suffix: "]}".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut env = env_for(&moto);
+    env.push(("AWS_ENDPOINT_URL_EKS".into(), upstream.url()));
+    let s = Subject {
+        column: "eks-info",
+        upstream_var: "AWS_ENDPOINT_URL_EKS",
+        function: "eks-info",
+        healthy: json!({"action": "list_clusters"}),
+        upstream,
+        ssm: None,
+        env,
+        tool_probe: None,
+    };
+    judge("eks-info", vec![run_matrix(s).await]);
+}
+
+/// The agent has three neighbours, each a column: Bedrock, its tool Lambdas and its sessions
+/// table. They share one moto and run side by side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agent() {
+    let moto = Moto::start().await.unwrap();
     let engines = SearchEngines::start().await.unwrap();
     let converse = ConverseDouble::start().await.unwrap();
     converse.fall_back_to(text("All good.", "end_turn"));
-
     let mut subjects = Vec::new();
-    subjects.push(
-        prometheus_subject(
-            "prometheus-query",
-            json!({"query": "up", "time": "2026-01-01T00:30:00Z"}),
-            prometheus_oversize(
-                r#"{"metric":{"__name__":"up","job":"node","instance":"ip-10-0-0-{n}.eu-west-1.compute.internal:9100"},"value":[1767225600,"1"]}"#,
-                "vector",
-            ),
-            &moto,
-            &prometheus,
-        )
-        .await,
-    );
-    subjects.push(
-        prometheus_subject(
-            "prometheus-range-query",
-            json!({"query": "up", "start": "2026-01-01T00:10:00Z", "end": "2026-01-01T00:20:00Z", "step": "1m"}),
-            prometheus_oversize(
-                r#"{"metric":{"__name__":"up","instance":"ip-10-0-0-{n}:9100"},"values":[[1767226200,"1"],[1767226260,"1"],[1767226320,"0"]]}"#,
-                "matrix",
-            ),
-            &moto,
-            &prometheus,
-        )
-        .await,
-    );
-    subjects.push(
-        prometheus_subject(
-            "prometheus-metadata",
-            json!({"action": "list_metrics"}),
-            Oversize {
-                prefix: r#"{"status":"success","data":["#.into(),
-                item: r#""node_exporter_metric_number_{n}_total""#.into(),
-                suffix: "]}".into(),
-            },
-            &moto,
-            &prometheus,
-        )
-        .await,
-    );
 
-    // web-search through Brave (JSON, keyed): the production engine.
+    // Bedrock Converse through the SDK; tools are not called (the model answers).
     {
-        let path = "/faults/web-search".to_owned();
-        let upstream = FaultServer::start(
-            &engines.url(),
-            &Oversize {
-                prefix: r#"{"type":"search","web":{"type":"search","results":["#.into(),
-                item: r#"{"title":"Result {n}","url":"https://example.com/{n}","description":"A result that is long enough to matter when there are very many of them."}"#.into(),
-                suffix: "]}}".into(),
-            },
-        )
-        .await
-        .unwrap();
-        let (ssm, env) = configured(
-            &moto,
-            &path,
-            &[
-                ("websearch/provider", "brave", ParameterType::String),
-                ("websearch/url", &upstream.url(), ParameterType::String),
-                ("websearch/api_key", API_KEY, ParameterType::SecureString),
-            ],
-        )
-        .await;
-        subjects.push(Subject {
-            column: "web-search",
-            upstream_var: "WEBSEARCH_URL",
-            function: "web-search",
-            healthy: json!({"query": "kubernetes pod crashloopbackoff", "max_results": 3}),
-            upstream,
-            ssm: Some(ssm),
-            env,
-            tool_probe: None,
-        });
-    }
-
-    // eks-info: EKS through the SDK; it reads no configuration.
-    {
-        let upstream = FaultServer::start(
-            moto.endpoint(),
-            &Oversize {
-                prefix: r#"{"clusters":["#.into(),
-                // Long names (EKS allows 100 characters): fewer items to parse in a debug build.
-                item: format!(r#""cluster-{{n}}-{}""#, "x".repeat(88)),
-                suffix: "]}".into(),
-            },
-        )
-        .await
-        .unwrap();
-        let mut env = env_for(&moto);
-        env.push(("AWS_ENDPOINT_URL_EKS".into(), upstream.url()));
-        subjects.push(Subject {
-            column: "eks-info",
-            upstream_var: "AWS_ENDPOINT_URL_EKS",
-            function: "eks-info",
-            healthy: json!({"action": "list_clusters"}),
-            upstream,
-            ssm: None,
-            env,
-            tool_probe: None,
-        });
-    }
-
-    // agent: Bedrock Converse through the SDK; tools are not called (the model answers).
-    {
-        let path = "/faults/agent".to_owned();
         let upstream = FaultServer::start(
             &converse.url(),
             &Oversize {
@@ -584,8 +608,12 @@ async fn every_function_against_every_neighbour_fault() {
         )
         .await
         .unwrap();
-        let (ssm, mut env) =
-            configured(&moto, &path, &[("model/id", MODEL, ParameterType::String)]).await;
+        let (ssm, mut env) = configured(
+            &moto,
+            "/faults/agent",
+            &[("model/id", MODEL, ParameterType::String)],
+        )
+        .await;
         env.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), upstream.url()));
         subjects.push(Subject {
             column: "agent",
@@ -599,8 +627,8 @@ async fn every_function_against_every_neighbour_fault() {
         });
     }
 
-    // agent → its tool Lambdas (the Invoke API of `cargo lambda watch` running web-search):
-    // each request, the model asks for one web search; the cell is what the model was told.
+    // Its tool Lambdas (the Invoke API of `cargo lambda watch` running web-search): each
+    // request, the model asks for one web search; the cell is what the model was told.
     let watch = CargoLambdaWatch::start(&[
         ("WEBSEARCH_URL".to_owned(), engines.url()),
         ("AWS_LAMBDA_LOG_LEVEL".to_owned(), "warn".to_owned()),
@@ -610,7 +638,6 @@ async fn every_function_against_every_neighbour_fault() {
     // Its first invocation of a function builds and starts it: not part of any row.
     watch.warm(&["web-search"]).await.unwrap();
     {
-        let path = "/faults/agent-tools".to_owned();
         let upstream = FaultServer::start(
             &watch.url(),
             &Oversize {
@@ -623,7 +650,7 @@ async fn every_function_against_every_neighbour_fault() {
         .unwrap();
         let (ssm, mut env) = configured(
             &moto,
-            &path,
+            "/faults/agent-tools",
             &[
                 ("model/id", MODEL, ParameterType::String),
                 // A tool call that hangs must leave the model time to answer.
@@ -646,9 +673,8 @@ async fn every_function_against_every_neighbour_fault() {
         });
     }
 
-    // agent → its sessions table (DynamoDB in moto).
+    // Its sessions table (DynamoDB in moto).
     {
-        let path = "/faults/agent-sessions".to_owned();
         moto.create_sessions_table("fault-sessions").await.unwrap();
         let upstream = FaultServer::start(
             moto.endpoint(),
@@ -662,7 +688,7 @@ async fn every_function_against_every_neighbour_fault() {
         .unwrap();
         let (ssm, mut env) = configured(
             &moto,
-            &path,
+            "/faults/agent-sessions",
             &[
                 ("model/id", MODEL, ParameterType::String),
                 (
@@ -687,28 +713,40 @@ async fn every_function_against_every_neighbour_fault() {
         });
     }
 
-    let mut functions: Vec<&str> = subjects.iter().map(|s| s.function).collect();
-    functions.dedup();
-    assert_eq!(
-        functions,
-        integration_tests::fault::FAULT_MATRIX_FUNCTIONS,
-        "the matrix's columns and the list tests/tool_pieces.rs checks tools against"
-    );
     let results = futures_util::future::join_all(subjects.into_iter().map(run_matrix)).await;
     drop(watch);
+    judge("agent", results);
+}
 
-    // The table: one row per fault, one column per function.
+/// Every function in [`FAULT_MATRIX_FUNCTIONS`] (which `tests/tool_pieces.rs` checks the
+/// registered tools against) has its test in this file, named after it.
+#[test]
+fn every_listed_function_has_its_test() {
+    let source = include_str!("faults.rs");
+    for function in FAULT_MATRIX_FUNCTIONS {
+        let test = format!("async fn {}()", function.replace('-', "_"));
+        assert!(
+            source.contains(&test),
+            "{function} is in FAULT_MATRIX_FUNCTIONS but tests/faults.rs has no `{test}`"
+        );
+    }
+}
+
+/// Compares `function`'s columns with what each row must produce, prints its table and
+/// writes it to `target/artifacts/fault-matrix/<function>.md`; fails naming every cell that
+/// differs.
+fn judge(function: &str, results: Vec<(&'static str, BTreeMap<&'static str, Cell>)>) {
     let mut table = String::from("| fault |");
-    for (function, _) in &results {
-        write!(table, " {function} |").unwrap();
+    for (column, _) in &results {
+        write!(table, " {column} |").unwrap();
     }
     table.push_str("\n|---|");
     table.push_str(&"---|".repeat(results.len()));
     let mut mismatches = Vec::new();
     for row in ROWS {
         write!(table, "\n| {row} |").unwrap();
-        for (function, cells) in &results {
-            let want = expected(function, row);
+        for (column, cells) in &results {
+            let want = expected(column, row);
             match (cells.get(row), want) {
                 (None, None) => table.push_str(" n/a |"),
                 (Some(cell), want) => {
@@ -716,22 +754,22 @@ async fn every_function_against_every_neighbour_fault() {
                     let got = (cell.code.as_str(), cell.retryable);
                     if want != Some(got) {
                         mismatches.push(format!(
-                            "{function} / {row}: got {got:?} ({}), want {want:?}",
+                            "{column} / {row}: got {got:?} ({}), want {want:?}",
                             cell.detail
                         ));
                     }
                     if got.0 == "ok" && row.starts_with("oversized") && cell.detail != "truncated" {
-                        mismatches.push(format!("{function} / {row}: not marked truncated"));
+                        mismatches.push(format!("{column} / {row}: not marked truncated"));
                     }
                     if cell.elapsed >= cell.deadline {
                         mismatches.push(format!(
-                            "{function} / {row}: answered after {:?}, past its deadline",
+                            "{column} / {row}: answered after {:?}, past its deadline",
                             cell.elapsed
                         ));
                     }
                 }
                 (None, Some(want)) => {
-                    mismatches.push(format!("{function} / {row}: not run, want {want:?}"))
+                    mismatches.push(format!("{column} / {row}: not run, want {want:?}"))
                 }
             }
         }
@@ -740,9 +778,9 @@ async fn every_function_against_every_neighbour_fault() {
         "\n\nEach cell: envelope code (or ok), `r` if retryable / `-` if not, time to answer.\n",
     );
     println!("{table}");
-    let artifacts = integration_tests::workspace_root().join("target/artifacts");
+    let artifacts = integration_tests::workspace_root().join("target/artifacts/fault-matrix");
     let _ = std::fs::create_dir_all(&artifacts);
-    let _ = std::fs::write(artifacts.join("fault-matrix.md"), &table);
+    let _ = std::fs::write(artifacts.join(format!("{function}.md")), &table);
     assert!(
         mismatches.is_empty(),
         "{}\n\n{table}",
