@@ -163,19 +163,30 @@ pub fn stack_file(name: &str) -> PathBuf {
 
 /// Runs `handler` on a JSON `input` as the entry adapter would (deserialise, then handle),
 /// with `deadline` left, and returns the output as JSON. A deserialisation error becomes
-/// `INVALID_INPUT` with serde's message, as in the adapter.
+/// `INVALID_INPUT` with serde's message, as in the adapter. It is [`handle_by`] with
+/// `Deadline::after(deadline)`.
 pub async fn handle<H: common::Handler>(
     handler: &H,
     input: serde_json::Value,
     deadline: std::time::Duration,
 ) -> std::result::Result<serde_json::Value, common::ToolError> {
+    handle_by(handler, input, common::Deadline::after(deadline)).await
+}
+
+/// [`handle`] with the [`common::Deadline`] itself, made by the caller, for tests that check
+/// the answer came before the deadline the function was given: create the deadline, call,
+/// then assert `deadline.remaining() > Duration::ZERO` (`remaining` is zero once it has
+/// passed). Timing the call from an `Instant` of the test's own would measure from a
+/// different moment than the function's deadline.
+pub async fn handle_by<H: common::Handler>(
+    handler: &H,
+    input: serde_json::Value,
+    deadline: common::Deadline,
+) -> std::result::Result<serde_json::Value, common::ToolError> {
     let input = serde_json::from_value(input)
         .map_err(|e| common::ToolError::invalid_input(e.to_string()))?;
     let out = handler
-        .handle(
-            input,
-            &common::Invocation::local(common::Deadline::after(deadline)),
-        )
+        .handle(input, &common::Invocation::local(deadline))
         .await?;
     serde_json::to_value(out).map_err(|_| common::ToolError::internal("unserialisable output"))
 }

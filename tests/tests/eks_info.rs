@@ -1,13 +1,15 @@
-//! `eks-info` against moto's EKS, seeded by `stack/seed_moto.py`: every action with its exact
-//! fixtures, paging across several pages, the health verdict (with a DEGRADED node group and
-//! add-ons served by the wire-level double of `integration_tests::eks`, since moto has
-//! neither), partial failures, AWS errors mapped to the envelope, validation with proof
-//! that no request went out, and every entry shape through the Lambda Runtime API.
+//! `eks-info` against moto's EKS, seeded by `stack/seed_moto.py`, one behaviour per test,
+//! each on its own seeded stack: every action with its exact fixtures, paging across several
+//! pages, the health verdict (with a DEGRADED node group and add-ons served by the
+//! wire-level double of `integration_tests::eks`, since moto has neither), partial failures,
+//! the parallel fan-out, AWS errors mapped to the envelope (a hanging EKS answered before the
+//! deadline the handler was given), validation with proof that no request went out, and
+//! every entry shape through the Lambda Runtime API.
 
 use std::time::Duration;
 
 use aws_sdk_eks::config::retry::RetryConfig;
-use common::ToolError;
+use common::{Deadline, ToolError};
 use eks_info::EksInfo;
 use integration_tests::{
     eks::{Addon, HEALTHY_ADDONS, degrade_nodegroup, fail, serve_addons},
@@ -62,12 +64,8 @@ impl Stack {
     }
 }
 
-async fn call_within(h: &EksInfo, input: Value, deadline: Duration) -> Result<Value, ToolError> {
-    integration_tests::handle(h, input, deadline).await
-}
-
 async fn call(h: &EksInfo, input: Value) -> Result<Value, ToolError> {
-    call_within(h, input, Duration::from_secs(30)).await
+    integration_tests::handle(h, input, Duration::from_secs(30)).await
 }
 
 fn names(list: &Value) -> Vec<&str> {
@@ -88,12 +86,13 @@ fn check<'a>(report: &'a Value, name: &str) -> (&'a str, &'a str) {
     (c["status"].as_str().unwrap(), c["detail"].as_str().unwrap())
 }
 
-#[tokio::test]
-async fn every_action_returns_the_seeded_facts() {
-    let s = stack().await;
-    // Two entries per page, so three clusters and three node groups span two pages each.
-    let h = s.handler(2);
+// The actions, each on a fresh seeded stack. Two entries per page where paging is tested, so
+// three clusters and three node groups span two pages each.
 
+#[tokio::test]
+async fn list_clusters_pages_through_every_cluster() {
+    let s = stack().await;
+    let h = s.handler(2);
     let out = call(&h, json!({"action": "list_clusters"})).await.unwrap();
     assert_eq!(
         out["clusters"],
@@ -117,13 +116,23 @@ async fn every_action_returns_the_seeded_facts() {
         "two pages: {:?}",
         s.proxy.seen()
     );
+}
 
+#[tokio::test]
+async fn list_clusters_max_results_truncates() {
+    let s = stack().await;
+    let h = s.handler(2);
     let out = call(&h, json!({"action": "list_clusters", "max_results": 2}))
         .await
         .unwrap();
     assert_eq!(names(&out["clusters"]), ["dev", "prod-eu"]);
     assert_eq!(out["truncated"], true);
+}
 
+#[tokio::test]
+async fn describe_cluster_returns_the_seeded_facts() {
+    let s = stack().await;
+    let h = s.handler(2);
     let out = call(
         &h,
         json!({"action": "describe_cluster", "cluster_name": "prod-eu"}),
@@ -146,6 +155,18 @@ async fn every_action_returns_the_seeded_facts() {
     );
     assert_eq!(c["role_arn"], "arn:aws:iam::123456789012:role/eks-test");
     assert!(c["endpoint"].as_str().unwrap().starts_with("https://"));
+}
+
+#[tokio::test]
+async fn describe_cluster_hides_the_certificate_authority() {
+    let s = stack().await;
+    let h = s.handler(2);
+    let out = call(
+        &h,
+        json!({"action": "describe_cluster", "cluster_name": "prod-eu"}),
+    )
+    .await
+    .unwrap();
     // moto fills in certificate authority data; it must not reach the answer.
     let raw = s
         .eks
@@ -165,7 +186,12 @@ async fn every_action_returns_the_seeded_facts() {
         !text.contains(ca) && !text.contains("certificate"),
         "{text}"
     );
+}
 
+#[tokio::test]
+async fn list_nodegroups_pages_through_every_nodegroup() {
+    let s = stack().await;
+    let h = s.handler(2);
     let before = s.proxy.count("GET /clusters/prod-eu/node-groups");
     let out = call(
         &h,
@@ -190,6 +216,18 @@ async fn every_action_returns_the_seeded_facts() {
         (out["count"].as_u64(), out["truncated"].as_bool()),
         (Some(3), Some(false))
     );
+}
+
+#[tokio::test]
+async fn list_nodegroups_gives_each_group_its_scaling_capacity_instances_and_labels() {
+    let s = stack().await;
+    let h = s.handler(2);
+    let out = call(
+        &h,
+        json!({"action": "list_nodegroups", "cluster_name": "prod-eu"}),
+    )
+    .await
+    .unwrap();
     let spot = out["nodegroups"]
         .as_array()
         .unwrap()
@@ -210,7 +248,12 @@ async fn every_action_returns_the_seeded_facts() {
             &json!({"pool": "spot-batch"})
         )
     );
+}
 
+#[tokio::test]
+async fn describe_nodegroup_returns_the_seeded_facts() {
+    let s = stack().await;
+    let h = s.handler(2);
     let out = call(&h, json!({"action": "describe_nodegroup", "cluster_name": "prod-eu", "nodegroup_name": "legacy"})).await.unwrap();
     let n = &out["nodegroup"];
     assert_eq!(
@@ -232,7 +275,12 @@ async fn every_action_returns_the_seeded_facts() {
         json!({"min_size": 1, "max_size": 4, "desired_size": 2})
     );
     assert_eq!(out["cluster_name"], "prod-eu");
+}
 
+#[tokio::test]
+async fn list_fargate_profiles_returns_status_and_selectors() {
+    let s = stack().await;
+    let h = s.handler(2);
     let out = call(
         &h,
         json!({"action": "list_fargate_profiles", "cluster_name": "prod-eu"}),
@@ -248,7 +296,12 @@ async fn every_action_returns_the_seeded_facts() {
             &json!([{"namespace": "jobs", "labels": {}}])
         )
     );
+}
 
+#[tokio::test]
+async fn list_addons_max_results_truncates() {
+    let s = stack().await;
+    let h = s.handler(2);
     let out = call(
         &h,
         json!({"action": "list_addons", "cluster_name": "prod-eu", "max_results": 2}),
@@ -257,6 +310,18 @@ async fn every_action_returns_the_seeded_facts() {
     .unwrap();
     assert_eq!(names(&out["addons"]), ["coredns", "kube-proxy"]);
     assert_eq!(out["truncated"], true);
+}
+
+#[tokio::test]
+async fn list_addons_gives_every_field_of_an_addon() {
+    let s = stack().await;
+    let h = s.handler(2);
+    let out = call(
+        &h,
+        json!({"action": "list_addons", "cluster_name": "prod-eu", "max_results": 2}),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         out["addons"][0],
         json!({"name": "coredns", "version": "v1.11.3-eksbuild.1", "status": "ACTIVE",
@@ -265,11 +330,37 @@ async fn every_action_returns_the_seeded_facts() {
     );
 }
 
+// cluster_health: the verdict per cluster, a partial failure, and the parallel fan-out.
+
+/// Makes prod-eu unhealthy through the proxy: its `general` node group DEGRADED and its
+/// coredns add-on DEGRADED (besides what the seed gives it: one node group at its maximum,
+/// one two versions behind).
+fn degrade_prod_eu(s: &Stack) {
+    degrade_nodegroup(
+        &s.proxy,
+        "prod-eu",
+        "general",
+        (
+            "AsgInstanceLaunchFailures",
+            "Could not launch On-Demand Instances",
+        ),
+    );
+    let mut addons = HEALTHY_ADDONS;
+    addons[0] = Addon {
+        status: "DEGRADED",
+        issues: &[(
+            "InsufficientNumberOfReplicas",
+            "The add-on is unhealthy because it doesn't have the desired number of replicas.",
+        )],
+        ..addons[0]
+    };
+    serve_addons(&s.proxy, "prod-eu", &addons);
+}
+
 #[tokio::test]
-async fn cluster_health_gathers_in_parallel_and_judges() {
+async fn cluster_health_of_staging_is_healthy_with_every_check_in_order() {
     let s = stack().await;
     let h = s.handler(100);
-
     // staging: one node group at the cluster's version with room to scale, healthy add-ons.
     let out = call(
         &h,
@@ -304,28 +395,15 @@ async fn cluster_health_gathers_in_parallel_and_judges() {
             "addon/vpc-cni"
         ]
     );
+}
 
+#[tokio::test]
+async fn cluster_health_of_a_degraded_prod_eu_is_unhealthy_and_names_each_finding() {
+    let s = stack().await;
+    let h = s.handler(100);
     // prod-eu: a DEGRADED node group, one at its maximum, one two versions behind, a
     // DEGRADED add-on.
-    degrade_nodegroup(
-        &s.proxy,
-        "prod-eu",
-        "general",
-        (
-            "AsgInstanceLaunchFailures",
-            "Could not launch On-Demand Instances",
-        ),
-    );
-    let mut addons = HEALTHY_ADDONS;
-    addons[0] = Addon {
-        status: "DEGRADED",
-        issues: &[(
-            "InsufficientNumberOfReplicas",
-            "The add-on is unhealthy because it doesn't have the desired number of replicas.",
-        )],
-        ..addons[0]
-    };
-    serve_addons(&s.proxy, "prod-eu", &addons);
+    degrade_prod_eu(&s);
     let out = call(
         &h,
         json!({"action": "cluster_health", "cluster_name": "prod-eu"}),
@@ -364,7 +442,12 @@ async fn cluster_health_gathers_in_parallel_and_judges() {
         assert_eq!(got, status, "{name}: {detail}");
         assert!(detail.contains(phrase), "{name}: {detail}");
     }
+}
 
+#[tokio::test]
+async fn cluster_health_of_an_empty_dev_cluster_warns_about_compute() {
+    let s = stack().await;
+    let h = s.handler(100);
     // dev: no node groups, no Fargate profiles, no add-ons.
     let out = call(
         &h,
@@ -374,7 +457,12 @@ async fn cluster_health_gathers_in_parallel_and_judges() {
     .unwrap();
     assert_eq!(out["overall"], "warning");
     assert_eq!(check(&out, "compute").0, "warning");
+}
 
+#[tokio::test]
+async fn cluster_health_with_fargate_profiles_denied_warns_and_claims_nothing_about_compute() {
+    let s = stack().await;
+    let h = s.handler(100);
     // Partial failure: Fargate profiles denied. The answer still comes, with the denial as a
     // check, and nothing claimed about compute it could not see.
     fail(
@@ -404,7 +492,13 @@ async fn cluster_health_gathers_in_parallel_and_judges() {
             .iter()
             .all(|c| c["name"] != "compute")
     );
+}
 
+#[tokio::test]
+async fn cluster_health_sends_its_four_lookups_in_parallel() {
+    let s = stack().await;
+    // The same degraded prod-eu as above, so the verdict after the release is known.
+    degrade_prod_eu(&s);
     // Parallel: with the proxy holding every request, the cluster, node group, add-on and
     // Fargate calls all arrive before any is answered.
     s.proxy.hold();
@@ -438,11 +532,12 @@ async fn cluster_health_gathers_in_parallel_and_judges() {
     assert_eq!(health.await.unwrap().unwrap()["overall"], "unhealthy");
 }
 
+// AWS errors mapped to the contract envelope, one kind per test.
+
 #[tokio::test]
-async fn aws_errors_become_the_contract_envelope() {
+async fn describe_cluster_of_an_unknown_cluster_is_not_found() {
     let s = stack().await;
     let h = s.handler(100);
-
     let e = call(
         &h,
         json!({"action": "describe_cluster", "cluster_name": "nope"}),
@@ -457,6 +552,12 @@ async fn aws_errors_become_the_contract_envelope() {
             false
         )
     );
+}
+
+#[tokio::test]
+async fn cluster_health_of_an_unknown_cluster_is_not_found() {
+    let s = stack().await;
+    let h = s.handler(100);
     let e = call(
         &h,
         json!({"action": "cluster_health", "cluster_name": "nope"}),
@@ -470,6 +571,12 @@ async fn aws_errors_become_the_contract_envelope() {
             "cluster `nope` was not found in region us-east-1"
         )
     );
+}
+
+#[tokio::test]
+async fn describe_nodegroup_of_an_unknown_nodegroup_is_not_found() {
+    let s = stack().await;
+    let h = s.handler(100);
     let e = call(
         &h,
         json!({"action": "describe_nodegroup", "cluster_name": "prod-eu", "nodegroup_name": "gpu"}),
@@ -483,7 +590,12 @@ async fn aws_errors_become_the_contract_envelope() {
             "node group `gpu` of cluster `prod-eu` was not found in region us-east-1"
         )
     );
+}
 
+#[tokio::test]
+async fn throttling_is_retried_by_the_sdk_then_throttled_and_retryable() {
+    let s = stack().await;
+    let h = s.handler(100);
     // Throttling: the SDK's own retries (3 attempts), then THROTTLED, retryable.
     fail(
         &s.proxy,
@@ -501,7 +613,12 @@ async fn aws_errors_become_the_contract_envelope() {
     .unwrap_err();
     assert_eq!((e.code.as_str(), e.retryable), ("THROTTLED", true), "{e}");
     assert_eq!(s.proxy.count("GET /clusters/staging") - before, 3);
+}
 
+#[tokio::test]
+async fn access_denied_is_access_denied_and_not_retryable() {
+    let s = stack().await;
+    let h = s.handler(100);
     fail(
         &s.proxy,
         "GET",
@@ -516,20 +633,29 @@ async fn aws_errors_become_the_contract_envelope() {
     .await
     .unwrap_err();
     assert_eq!((e.code.as_str(), e.retryable), ("ACCESS_DENIED", false));
+}
 
+#[tokio::test]
+async fn a_hanging_eks_is_upstream_timeout_before_the_deadline() {
+    let s = stack().await;
+    let h = s.handler(100);
     // A hanging EKS: the answer comes before the Lambda's deadline, as UPSTREAM_TIMEOUT.
     s.proxy.hold();
-    let started = std::time::Instant::now();
-    let e = call_within(
+    let deadline = Deadline::after(Duration::from_millis(1_000));
+    let e = integration_tests::handle_by(
         &h,
         json!({"action": "describe_cluster", "cluster_name": "prod-eu"}),
-        Duration::from_millis(1_000),
+        deadline,
     )
     .await
     .unwrap_err();
+    let left = deadline.remaining();
     s.proxy.open();
     assert_eq!((e.code.as_str(), e.retryable), ("UPSTREAM_TIMEOUT", true));
-    assert!(started.elapsed() < Duration::from_millis(1_000));
+    assert!(
+        left > Duration::ZERO,
+        "answered after the deadline it was given (1 s): {e}"
+    );
 }
 
 #[tokio::test]

@@ -439,19 +439,16 @@ async fn the_lambda_deadline_bounds_a_longer_query_timeout() {
         &format!("http://{}", silent.local_addr().unwrap()),
     )]);
     let input = serde_json::from_value(json!({"query": "up", "timeout": "30s"})).unwrap();
-    let started = std::time::Instant::now();
+    let deadline = Deadline::after(Duration::from_millis(1500));
     let err = h
-        .handle(
-            input,
-            &Invocation::local(Deadline::after(Duration::from_millis(1500))),
-        )
+        .handle(input, &Invocation::local(deadline))
         .await
         .unwrap_err();
-    let took = started.elapsed();
+    let left = deadline.remaining();
     assert_eq!(err.code, common::ErrorCode::UpstreamTimeout, "{err}");
     assert!(
-        took < Duration::from_millis(1500),
-        "answered before the deadline, not after 30 s: {took:?}"
+        left > Duration::ZERO,
+        "answered after the deadline it was given (1.5 s), as if waiting out the 30 s timeout"
     );
     drop(silent);
 }
