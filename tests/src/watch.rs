@@ -101,6 +101,32 @@ impl CargoLambdaWatch {
         Ok(())
     }
 
+    /// Sends the HTTP request a Function URL sample event (`events/<function>/function-url.json`)
+    /// describes (its method, query string, content type and body) to cargo-lambda's Function
+    /// URL for `function`, and returns the status and body that came back.
+    pub async fn through_function_url(
+        &self,
+        function: &str,
+        sample: &serde_json::Value,
+    ) -> Result<(u16, String)> {
+        let method = sample["requestContext"]["http"]["method"]
+            .as_str()
+            .ok_or("the sample has no requestContext.http.method")?;
+        let mut url = format!("{}/lambda-url/{function}/", self.url());
+        if let Some(query) = sample["rawQueryString"].as_str().filter(|q| !q.is_empty()) {
+            url = format!("{url}?{query}");
+        }
+        let mut request = crate::http_client().request(method.parse()?, url);
+        if let Some(kind) = sample["headers"]["content-type"].as_str() {
+            request = request.header("content-type", kind);
+        }
+        if let Some(body) = sample["body"].as_str() {
+            request = request.body(body.to_owned());
+        }
+        let response = request.timeout(Duration::from_secs(60)).send().await?;
+        Ok((response.status().as_u16(), response.text().await?))
+    }
+
     /// cargo-lambda's and the functions' output so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("watch.log")).unwrap_or_default()

@@ -74,6 +74,8 @@ async fn every_sample_event_is_answered_in_its_own_shape() {
         (status, body["echo"].as_str(), body["shape"].as_str()),
         (200, Some("hello from API Gateway REST"), Some("apigw-rest"))
     );
+    // A REST API's proxy integration refuses fields of payload format 2.0.
+    assert!(rest.get("cookies").is_none(), "{rest}");
 
     let http = f
         .invoke(&sample("apigw-http.json"))
@@ -89,6 +91,8 @@ async fn every_sample_event_is_answered_in_its_own_shape() {
             Some("http-api")
         )
     );
+    // Payload format 2.0 carries `cookies` (cargo-lambda's Function URL needs it).
+    assert_eq!(http["cookies"], json!([]), "{http}");
 
     // GET with a query string: "repeat=3" is parsed into the numeric field.
     let url = f

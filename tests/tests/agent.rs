@@ -647,6 +647,26 @@ async fn invalid_input_and_configuration_are_refused_before_the_model() {
     assert!(s.converse.take_requests().is_empty());
 }
 
+/// cargo-lambda 1.9's Function URL cannot read a payload 2.0 answer without `cookies`; `make
+/// dev` users reach the tools there, so every tool running here answers its Function URL
+/// sample there with 200 and its result.
+#[tokio::test]
+async fn the_tools_answer_their_function_url_samples_through_cargo_lambda() {
+    let s = stack().await;
+    for tool in ["prometheus-query", "prometheus-metadata", "web-search"] {
+        let sample = integration_tests::sample_event(tool, "function-url.json");
+        let (status, body) = s
+            .watch
+            .through_function_url(tool, &sample)
+            .await
+            .unwrap_or_else(|e| panic!("{tool}: {e}"));
+        assert_eq!(status, 200, "{tool}: {body}\n{}", s.watch.logs());
+        let answer: Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{tool} answered something that is not JSON ({e}): {body}"));
+        assert!(answer.get("error").is_none(), "{tool}: {answer}");
+    }
+}
+
 #[tokio::test]
 async fn the_agent_binary_answers_every_entry_shape() {
     let s = stack().await;

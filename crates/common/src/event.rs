@@ -536,6 +536,11 @@ struct HttpResponse<'a> {
     body: &'a str,
     #[serde(rename = "isBase64Encoded")]
     is_base64_encoded: bool,
+    /// Payload format 2.0 (HTTP APIs, Function URLs) only; REST APIs refuse fields they do not
+    /// know. Always empty: sent because cargo-lambda 1.9's Function URL cannot read a 2.0
+    /// response without it (answers HTTP 500), although AWS treats it as optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cookies: Option<[&'a str; 0]>,
 }
 
 #[derive(Serialize)]
@@ -563,6 +568,7 @@ fn render<O: Serialize>(
             },
             body: body.get(),
             is_base64_encoded: false,
+            cookies: (shape == Shape::HttpApi).then_some([]),
         })
         .ok(),
     };
