@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${RUNS:-30}"
-cargo build --release --locked -p integration-tests --bin coldstart --bin echo --bin bare_echo
-target/release/coldstart --runs "$runs" target/release/bare_echo target/release/echo
-python3 scripts/zip_size.py target/release/bare_echo target/release/echo
+cargo build --release --locked -p integration-tests --bin echo --example coldstart --example bare_echo
+target/release/examples/coldstart --runs "$runs" target/release/examples/bare_echo target/release/echo
+python3 scripts/zip_size.py target/release/examples/bare_echo target/release/echo

@@ -25,10 +25,10 @@ stop() {
 trap stop EXIT INT TERM
 
 echo "== building"
-cargo build --workspace --bins --locked -q
+cargo build --workspace --bins --examples --locked -q
 
 echo "== starting the local stack (logs in $run_dir)"
-setsid target/debug/stack "$run_dir/stack.env" > "$run_dir/stack.log" 2>&1 &
+setsid target/debug/examples/stack "$run_dir/stack.env" > "$run_dir/stack.log" 2>&1 &
 stack_pid=$!
 for _ in $(seq 1 600); do [ -s "$run_dir/stack.env" ] && break; kill -0 "$stack_pid" 2>/dev/null || { cat "$run_dir/stack.log"; exit 1; }; sleep 0.1; done
 cat "$run_dir/stack.log"

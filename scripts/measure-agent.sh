@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-cargo build --release --locked -p agent -p integration-tests --bin agent --bin agent_latency
-target/release/agent_latency target/release "${RUNS:-200}"
+cargo build --release --locked -p agent -p integration-tests --bin agent --example agent_latency
+target/release/examples/agent_latency target/release "${RUNS:-200}"
 cargo bench --locked -q -p agent 2>&1 >/dev/null | tail -1
 python3 scripts/zip_size.py target/release/agent

@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-cargo build --release --locked -p eks-info -p integration-tests --bin eks-info --bin eks_latency
-target/release/eks_latency target/release "${RUNS:-200}"
+cargo build --release --locked -p eks-info -p integration-tests --bin eks-info --example eks_latency
+target/release/examples/eks_latency target/release "${RUNS:-200}"
 python3 scripts/zip_size.py target/release/eks-info

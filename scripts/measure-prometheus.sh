@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 cargo build --release --locked -p prometheus-query -p prometheus-range-query -p prometheus-metadata \
-  -p integration-tests --bin prometheus-query --bin prometheus-range-query --bin prometheus-metadata --bin prometheus_latency
-target/release/prometheus_latency target/release "${RUNS:-200}"
+  -p integration-tests --bin prometheus-query --bin prometheus-range-query --bin prometheus-metadata --example prometheus_latency
+target/release/examples/prometheus_latency target/release "${RUNS:-200}"
 python3 scripts/zip_size.py target/release/prometheus-query target/release/prometheus-range-query target/release/prometheus-metadata
 cargo bench --locked -q -p prometheus-range-query

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-cargo build --locked -p agent -p integration-tests --bin agent --bin stream_latency
-target/debug/stream_latency "${RUNS:-5}"
+cargo build --locked -p agent -p integration-tests --bin agent --example stream_latency
+target/debug/examples/stream_latency "${RUNS:-5}"

@@ -8,5 +8,5 @@ source scripts/setup.sh
 cargo build --release --locked -p prometheus-query -p prometheus-range-query \
   -p prometheus-metadata -p web-search -p eks-info -p integration-tests \
   --bin prometheus-query --bin prometheus-range-query --bin prometheus-metadata \
-  --bin web-search --bin eks-info --bin soak
-target/release/soak target/release "${INVOCATIONS:-10000}"
+  --bin web-search --bin eks-info --example soak
+target/release/examples/soak target/release "${INVOCATIONS:-10000}"

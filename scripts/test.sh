@@ -43,7 +43,7 @@ cargo test --workspace --locked
 step "fault matrix (printed by tests/faults.rs)"
 cat target/artifacts/fault-matrix/*.md
 step "secrets scan of every function log and answer the suite produced"
-cargo run --quiet --locked -p integration-tests --bin scan_secrets
+cargo run --quiet --locked -p integration-tests --example scan_secrets
 step "cfn-lint template.yaml"
 cfn-lint template.yaml
 step "deployable zips for every function (arm64 when its target is installed)"
