@@ -94,6 +94,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                "prometheus_alerts",
                 "prometheus_metadata",
                 "prometheus_query",
                 "prometheus_range_query",

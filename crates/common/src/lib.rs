@@ -32,6 +32,7 @@
 //! * [`aws`]: the one AWS SDK configuration, with its rustls/ring HTTP client.
 //! * [`deadline`]: how long an upstream call may take before Lambda's deadline.
 //! * [`retry`]: jittered exponential backoff for retryable errors, inside the deadline.
+//! * [`text`]: untrusted text (search results, annotations) made safe to hand a model.
 //! * [`time`]: the contract's times (RFC 3339, Unix seconds, `now-5m`) and durations.
 //! * [`telemetry`]: JSON logs carrying request and trace ids, and EMF metrics.
 //! * [`tools`]: each tool's name, description and input schema as the model sees them,
@@ -47,6 +48,7 @@ pub mod http;
 pub mod prometheus;
 pub mod retry;
 pub mod telemetry;
+pub mod text;
 pub mod time;
 pub mod tools;
 

@@ -41,6 +41,11 @@ pub const PROMETHEUS_METADATA: ToolDefinition = ToolDefinition {
     function: "prometheus-metadata",
     spec: include_str!("tools/prometheus_metadata.json"),
 };
+/// `prometheus-alerts`.
+pub const PROMETHEUS_ALERTS: ToolDefinition = ToolDefinition {
+    function: "prometheus-alerts",
+    spec: include_str!("tools/prometheus_alerts.json"),
+};
 /// `eks-info`.
 pub const EKS_INFO: ToolDefinition = ToolDefinition {
     function: "eks-info",
@@ -48,7 +53,8 @@ pub const EKS_INFO: ToolDefinition = ToolDefinition {
 };
 
 /// Every tool, in the order the model is told about them.
-pub const ALL: [ToolDefinition; 5] = [
+pub const ALL: [ToolDefinition; 6] = [
+    PROMETHEUS_ALERTS,
     PROMETHEUS_METADATA,
     PROMETHEUS_QUERY,
     PROMETHEUS_RANGE_QUERY,

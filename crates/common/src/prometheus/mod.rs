@@ -451,6 +451,46 @@ impl PrometheusApi {
         .await
     }
 
+    /// GETs `path?query` from an API that answers plain JSON rather than Prometheus'
+    /// `{"status", "data"}` (Alertmanager's API v2), with retries like [`Self::get`], and
+    /// returns the body of a 2xx answer. `service` names the server in errors; a 400 is
+    /// `INVALID_INPUT` carrying the server's message (Alertmanager's answer to a bad filter).
+    pub async fn get_json(
+        &self,
+        target: &Target,
+        path: &str,
+        query: &[(&str, &str)],
+        timeout: Duration,
+        deadline: &Deadline,
+        service: &'static str,
+    ) -> Result<Vec<u8>, ToolError> {
+        let query = form_encode(query.iter().copied());
+        let path = if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{query}")
+        };
+        with_retries(&Backoff::UPSTREAM, deadline, |_| async {
+            let (status, body) = self
+                .exchange(target, reqwest::Method::GET, &path, "", timeout, deadline, service)
+                .await?;
+            match status {
+                200..=299 => Ok(body),
+                400 => {
+                    // Alertmanager's message is a JSON string; anything else is shown as text.
+                    let message = serde_json::from_slice::<String>(&body)
+                        .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
+                    Err(ToolError::invalid_input(format!(
+                        "{service} rejected the request: {}",
+                        crate::error::cut(&message)
+                    )))
+                }
+                _ => Err(ToolError::upstream_status(service, status)),
+            }
+        })
+        .await
+    }
+
     async fn once(
         &self,
         target: &Target,
@@ -460,6 +500,24 @@ impl PrometheusApi {
         timeout: Duration,
         deadline: &Deadline,
     ) -> Result<ApiData, ToolError> {
+        let (status, bytes) = self
+            .exchange(target, method, path, body, timeout, deadline, "Prometheus")
+            .await?;
+        interpret(status, &bytes)
+    }
+
+    /// One signed request within the deadline's budget: the status and the body (capped).
+    #[allow(clippy::too_many_arguments)]
+    async fn exchange(
+        &self,
+        target: &Target,
+        method: reqwest::Method,
+        path: &str,
+        body: &str,
+        timeout: Duration,
+        deadline: &Deadline,
+        service: &str,
+    ) -> Result<(u16, Vec<u8>), ToolError> {
         let budget = deadline.budget(timeout)?;
         let mut builder = self
             .http
@@ -472,7 +530,7 @@ impl PrometheusApi {
         }
         let mut request = builder
             .build()
-            .map_err(|e| ToolError::from_reqwest("Prometheus", &e))?;
+            .map_err(|e| ToolError::from_reqwest(service, &e))?;
         match &target.auth {
             Auth::SigV4 { region } => self.signer(region).await?.sign(&mut request).await?,
             Auth::Bearer(token) => {
@@ -491,9 +549,9 @@ impl PrometheusApi {
             .http
             .execute(request)
             .await
-            .map_err(|e| ToolError::from_reqwest("Prometheus", &e))?;
+            .map_err(|e| ToolError::from_reqwest(service, &e))?;
         let status = response.status().as_u16();
-        let bytes = crate::http::read_capped(&mut response, "Prometheus", MAX_UPSTREAM_BYTES)
+        let bytes = crate::http::read_capped(&mut response, service, MAX_UPSTREAM_BYTES)
             .await
             .map_err(|mut e| {
                 if e.code == ErrorCode::PayloadTooLarge {
@@ -501,7 +559,7 @@ impl PrometheusApi {
                 }
                 e
             })?;
-        interpret(status, &bytes)
+        Ok((status, bytes))
     }
 
     async fn signer(&self, region: &str) -> Result<Arc<RequestSigner>, ToolError> {
@@ -541,7 +599,8 @@ async fn region(settings: &Settings) -> Result<String, ToolError> {
     }
 }
 
-fn is_amp_url(url: &str) -> bool {
+/// Whether `url` is an AMP workspace's URL (`https://aps-workspaces.<region>.amazonaws.com/workspaces/ws-…`).
+pub fn is_amp_url(url: &str) -> bool {
     url.contains("://aps-workspaces.") && url.contains("/workspaces/ws-")
 }
 
