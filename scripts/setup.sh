@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, idempotently, and nothing twice:
-#   - Debian's prometheus/promtool, openssl, chromium and chromium-driver (apt,
-#     --no-install-recommends);
+#   - Debian's prometheus/promtool, prometheus-alertmanager, openssl, chromium and
+#     chromium-driver (apt, --no-install-recommends);
 #   - a Python venv at target/stack-venv with tests/stack/requirements.txt, reinstalled
 #     only when that file changes.
 # Sourced by scripts/test.sh and scripts/dev.sh; exports TEST_STACK_VENV and puts the
@@ -13,6 +13,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 apt_packages=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || apt_packages+=(prometheus)
+# Receives the alerts of tests/stack/rules.yml (the package's daemon is not started here).
+command -v prometheus-alertmanager >/dev/null || apt_packages+=(prometheus-alertmanager)
 command -v openssl >/dev/null || apt_packages+=(openssl) # a test makes a self-signed certificate
 # The chat page's browser test drives Debian's Chromium through ChromeDriver (WebDriver).
 command -v chromium >/dev/null || apt_packages+=(chromium)

@@ -1,6 +1,9 @@
 //! Runs the local stack until interrupted, for `make dev` and for trying functions by hand:
-//! Prometheus with the test data set, and moto seeded with the EKS/AMP fixtures and the
-//! local configuration under `/devops-agent/local` in SSM. EKS goes through a proxy that adds
+//! Prometheus with the test data set, evaluating `tests/stack/rules.yml` every second and
+//! sending its alerts to a real Alertmanager (`AlwaysFiring` firing, `PendingForever` pending,
+//! with a day-long silence on `PendingForever`, "planned maintenance of staging"), and moto
+//! seeded with the EKS/AMP fixtures and the local configuration under `/devops-agent/local` in
+//! SSM. EKS goes through a proxy that adds
 //! the add-on APIs moto lacks (healthy default add-ons on every cluster), so `eks-info`'s
 //! `list_addons` and `cluster_health` answer locally as they would in AWS. `web-search` gets
 //! the loopback search engines (DuckDuckGo's page by default; no traffic leaves the machine).
@@ -8,12 +11,15 @@
 //! text that says it is the local stand-in (no Bedrock runs offline).
 //!
 //! `stack <env-file>` writes the variables a function needs to use the stack
-//! (`AWS_ENDPOINT_URL`, `APP_CONFIG_PATH`, `PROMETHEUS_URL`, …) to `<env-file>` in the
-//! `KEY=VALUE` format `cargo lambda watch --env-file` reads, then waits for SIGINT/SIGTERM
-//! and stops both servers.
+//! (`AWS_ENDPOINT_URL`, `APP_CONFIG_PATH`, `PROMETHEUS_URL`, `ALERTMANAGER_URL`, …) to
+//! `<env-file>` in the `KEY=VALUE` format `cargo lambda watch --env-file` reads, then waits
+//! for SIGINT/SIGTERM and stops every server.
+
+use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
 use integration_tests::{
+    alertmanager::Alertmanager,
     bedrock::{ConverseDouble, text},
     eks::{HEALTHY_ADDONS, serve_addons},
     moto::Moto,
@@ -34,7 +40,16 @@ const LOCAL_CONFIG: &[(&str, &str)] = &[
 #[tokio::main]
 async fn main() -> integration_tests::Result<()> {
     let env_file = std::env::args().nth(1).ok_or("usage: stack <env-file>")?;
-    let prometheus = Prometheus::start().await?;
+    let alertmanager = Alertmanager::start().await?;
+    let prometheus = Prometheus::start_alerting(Some(alertmanager.url())).await?;
+    alertmanager
+        .silence(
+            &[("alertname", "PendingForever", false)],
+            "planned maintenance of staging",
+            Duration::ZERO,
+            Duration::from_secs(24 * 3600),
+        )
+        .await?;
     let (moto, fixtures) = Moto::start_seeded().await?;
     let ssm = aws_sdk_ssm::Client::new(&Moto::sdk_config_for(moto.endpoint()).await);
     for (key, value) in LOCAL_CONFIG {
@@ -64,6 +79,7 @@ async fn main() -> integration_tests::Result<()> {
         .collect();
     lines.push("APP_CONFIG_PATH=/devops-agent/local".to_owned());
     lines.push(format!("PROMETHEUS_URL={}", prometheus.url()));
+    lines.push(format!("ALERTMANAGER_URL={}", alertmanager.url()));
     lines.push(format!("AWS_ENDPOINT_URL_EKS={}", eks.url()));
     lines.push(format!("WEBSEARCH_URL={}", engines.url()));
     lines.push(format!(
@@ -75,11 +91,15 @@ async fn main() -> integration_tests::Result<()> {
     lines.push("AWS_LAMBDA_LOG_LEVEL=info".to_owned());
     std::fs::write(&env_file, lines.join("\n") + "\n")?;
     println!(
-        "prometheus  {} (data set 2026-01-01T00:00Z to 01:00Z)",
+        "prometheus   {} (data set 2026-01-01T00:00Z to 01:00Z)",
         prometheus.url()
     );
     println!(
-        "moto        {} (clusters: {})",
+        "alertmanager {} (alerts of tests/stack/rules.yml; a silence on PendingForever)",
+        alertmanager.url()
+    );
+    println!(
+        "moto         {} (clusters: {})",
         moto.endpoint(),
         fixtures
             .clusters
@@ -88,12 +108,12 @@ async fn main() -> integration_tests::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("eks         {} (moto plus the add-on APIs)", eks.url());
+    println!("eks          {} (moto plus the add-on APIs)", eks.url());
     println!(
-        "search      {} (DuckDuckGo, Brave, Tavily, SearXNG stand-ins)",
+        "search       {} (DuckDuckGo, Brave, Tavily, SearXNG stand-ins)",
         engines.url()
     );
-    println!("environment {env_file}");
+    println!("environment  {env_file}");
 
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
@@ -105,5 +125,6 @@ async fn main() -> integration_tests::Result<()> {
     drop(eks);
     drop(moto);
     drop(prometheus);
+    drop(alertmanager);
     Ok(())
 }

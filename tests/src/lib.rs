@@ -2,7 +2,10 @@
 //!
 //! * [`prometheus::Prometheus`]: Debian's `prometheus`, with its own config, port and data
 //!   directory, holding a deterministic data set backfilled with `promtool` (see
-//!   [`prometheus::dataset`] for the exact series and values).
+//!   [`prometheus::dataset`] for the exact series and values); with
+//!   [`prometheus::Prometheus::start_alerting`] it also evaluates `stack/rules.yml`.
+//! * [`alertmanager::Alertmanager`]: Debian's `prometheus-alertmanager`, receiving those
+//!   rules' alerts, with silences and injected alerts set up through its API v2.
 //! * [`moto::Moto`]: moto's server for SSM, EKS, AMP, STS and DynamoDB, seeded with
 //!   clusters and workspaces by `stack/seed_moto.py`.
 //! * [`lambda::LambdaFunction`]: a function binary run against a Lambda Runtime API served
@@ -26,6 +29,7 @@
 //! The Python parts run from the venv that `scripts/test.sh` installs under
 //! `target/stack-venv` (or `$TEST_STACK_VENV`).
 
+pub mod alertmanager;
 pub mod bedrock;
 pub mod browser;
 pub mod canary;

@@ -6,7 +6,12 @@
 //! assert exact values. Retention is set to 100 years, so the fixed timestamps (2026-01-01)
 //! are never deleted.
 
-use std::{fmt::Write as _, path::Path, process::Command, time::Duration};
+use std::{
+    fmt::Write as _,
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
 
 use tempfile::TempDir;
 
@@ -142,16 +147,44 @@ pub struct Prometheus {
 impl Prometheus {
     /// Backfills the data set into a fresh directory and starts Prometheus on a free port.
     pub async fn start() -> Result<Self> {
+        Self::start_with("global:\n  scrape_interval: 15s\nscrape_configs: []\n", &[]).await
+    }
+
+    /// [`start`](Self::start), also evaluating `tests/stack/rules.yml` every second (see that
+    /// file for the rules and what state each one ends up in) and, if `alertmanager` (its
+    /// base URL, with its route prefix if it has one, or `host:port`) is given, sending the
+    /// firing alerts there, re-sent every second (Prometheus's default waits a minute).
+    /// Wait for the first evaluations with [`wait_for_rules`](Self::wait_for_rules).
+    pub async fn start_alerting(alertmanager: Option<&str>) -> Result<Self> {
+        let rules = crate::stack_file("rules.yml");
+        let mut config = format!(
+            "global:\n  scrape_interval: 15s\n  evaluation_interval: 1s\nscrape_configs: []\nrule_files:\n  - {rules:?}\n",
+            rules = rules.display().to_string()
+        );
+        if let Some(alertmanager) = alertmanager {
+            let address = alertmanager
+                .trim_start_matches("http://")
+                .trim_end_matches('/');
+            let (target, prefix) = address.split_once('/').unwrap_or((address, ""));
+            let _ = write!(
+                config,
+                "alerting:\n  alertmanagers:\n    - path_prefix: {:?}\n      static_configs:\n        - targets: [{target:?}]\n",
+                format!("/{prefix}")
+            );
+        }
+        Self::start_with(&config, &["--rules.alert.resend-delay=1s"]).await
+    }
+
+    /// Backfills the data set and starts Prometheus with `config` (prometheus.yml's text)
+    /// and `extra_args` on a free port.
+    async fn start_with(config_text: &str, extra_args: &[&str]) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("prometheus-").tempdir()?;
         let data = dir.path().join("data");
         let input = dir.path().join("data.om");
         std::fs::write(&input, openmetrics())?;
         backfill(&input, &data, &dir.path().join("promtool.log"))?;
         let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            "global:\n  scrape_interval: 15s\nscrape_configs: []\n",
-        )?;
+        std::fs::write(&config, config_text)?;
 
         // Prometheus cannot announce a port it picked; retry if another process took ours.
         let mut last_error = None;
@@ -163,7 +196,8 @@ impl Prometheus {
                 .arg(format!("--storage.tsdb.path={}", data.display()))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg("--storage.tsdb.retention.time=100y")
-                .arg("--log.level=warn");
+                .arg("--log.level=warn")
+                .args(extra_args);
             let mut process = ServerProcess::spawn(
                 "prometheus",
                 &mut command,
@@ -187,6 +221,68 @@ impl Prometheus {
         Err(last_error.unwrap_or_else(|| "prometheus did not start".into()))
     }
 
+    /// For a Prometheus from [`start_alerting`](Self::start_alerting): polls until every
+    /// rule has been evaluated at least once (none has health `unknown`), `AlwaysFiring` is
+    /// firing and `PendingForever` pending, or fails after `timeout` with what it last saw.
+    pub async fn wait_for_rules(&self, timeout: Duration) -> Result<()> {
+        let client = crate::http_client();
+        let start = Instant::now();
+        loop {
+            let seen = self.rules_state(&client).await;
+            match &seen {
+                Ok(state) if state.ready() => return Ok(()),
+                _ => {}
+            }
+            if start.elapsed() > timeout {
+                let seen = match seen {
+                    Ok(state) => format!("{state:?}"),
+                    Err(e) => format!("error: {e}"),
+                };
+                return Err(format!(
+                    "the rules of {} were not evaluated within {timeout:?}; last seen: {seen}",
+                    self.url
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn rules_state(&self, client: &reqwest::Client) -> Result<RulesState> {
+        let get = |path: &str| {
+            let url = format!("{}{path}", self.url);
+            async move {
+                let response = client
+                    .get(&url)
+                    .timeout(Duration::from_secs(2))
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                Ok::<serde_json::Value, crate::StackError>(response.json().await?)
+            }
+        };
+        let rules = get("/api/v1/rules").await?;
+        let alerts = get("/api/v1/alerts").await?;
+        let mut state = RulesState::default();
+        for group in rules["data"]["groups"].as_array().into_iter().flatten() {
+            for rule in group["rules"].as_array().into_iter().flatten() {
+                state.rules.push(format!(
+                    "{}={}",
+                    rule["name"].as_str().unwrap_or("?"),
+                    rule["health"].as_str().unwrap_or("?")
+                ));
+            }
+        }
+        for alert in alerts["data"]["alerts"].as_array().into_iter().flatten() {
+            state.alerts.push(format!(
+                "{}={}",
+                alert["labels"]["alertname"].as_str().unwrap_or("?"),
+                alert["state"].as_str().unwrap_or("?")
+            ));
+        }
+        Ok(state)
+    }
+
     /// Base URL, e.g. `http://127.0.0.1:40123`.
     pub fn url(&self) -> &str {
         &self.url
@@ -200,6 +296,22 @@ impl Prometheus {
     /// Stops the server now (tests of an upstream that went away).
     pub fn stop(&mut self) {
         self.process.stop();
+    }
+}
+
+/// Rule healths (`name=health`) and alert states (`alertname=state`) as last seen.
+#[derive(Debug, Default)]
+struct RulesState {
+    rules: Vec<String>,
+    alerts: Vec<String>,
+}
+
+impl RulesState {
+    fn ready(&self) -> bool {
+        !self.rules.is_empty()
+            && !self.rules.iter().any(|r| r.ends_with("=unknown"))
+            && self.alerts.iter().any(|a| a == "AlwaysFiring=firing")
+            && self.alerts.iter().any(|a| a == "PendingForever=pending")
     }
 }
 

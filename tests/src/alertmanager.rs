@@ -1,0 +1,285 @@
+//! A real Alertmanager (Debian's `prometheus-alertmanager`) on loopback, receiving the alerts
+//! of [`Prometheus::start_alerting`](crate::prometheus::Prometheus::start_alerting).
+//!
+//! It runs with its own config, port and storage directory, clustering off, and one `null`
+//! receiver (nothing is notified), grouping with no wait so an alert shows in
+//! `GET /api/v2/alerts` as soon as it arrives. Tests shape its state through API v2:
+//! [`Alertmanager::silence`] (active or pending), [`Alertmanager::expire`], and
+//! [`Alertmanager::inject`] for alerts no rule produces.
+
+use std::{
+    process::Command,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::{
+    Result,
+    process::{ServerProcess, free_port},
+};
+
+/// The configuration: every alert goes to a receiver that sends nothing.
+const CONFIG: &str = r#"route:
+  receiver: "null"
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: "null"
+"#;
+
+/// A running Alertmanager on 127.0.0.1.
+#[derive(Debug)]
+pub struct Alertmanager {
+    process: ServerProcess,
+    url: String,
+    _dir: TempDir,
+}
+
+impl Alertmanager {
+    /// Starts Alertmanager on a free port with a fresh storage directory.
+    pub async fn start() -> Result<Self> {
+        Self::start_with_route_prefix("").await
+    }
+
+    /// [`start`](Self::start), serving everything under `prefix` (`/alertmanager`: the API
+    /// at `/alertmanager/api/v2/…`, as AMP's Alertmanager is under its workspace);
+    /// [`url`](Self::url) then ends with the prefix.
+    pub async fn start_with_route_prefix(prefix: &str) -> Result<Self> {
+        let prefix = prefix.trim_end_matches('/');
+        let dir = tempfile::Builder::new().prefix("alertmanager-").tempdir()?;
+        let config = dir.path().join("alertmanager.yml");
+        std::fs::write(&config, CONFIG)?;
+        let storage = dir.path().join("data");
+        std::fs::create_dir(&storage)?;
+
+        // Alertmanager cannot announce a port it picked; retry if another process took ours.
+        let mut last_error = None;
+        for _ in 0..3 {
+            let port = free_port()?;
+            let mut command = Command::new("prometheus-alertmanager");
+            command
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.path={}", storage.display()))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--cluster.listen-address=")
+                .arg(format!(
+                    "--web.route-prefix={}",
+                    if prefix.is_empty() { "/" } else { prefix }
+                ))
+                .arg("--log.level=warn");
+            let mut process = ServerProcess::spawn(
+                "alertmanager",
+                &mut command,
+                &dir.path().join("alertmanager.log"),
+            )
+            .map_err(|e| format!("{e} (install Debian's `prometheus-alertmanager`)"))?;
+            let url = format!("http://127.0.0.1:{port}{prefix}");
+            match process
+                .wait_ready(&format!("{url}/-/ready"), Duration::from_secs(30))
+                .await
+            {
+                Ok(()) => {
+                    return Ok(Self {
+                        process,
+                        url,
+                        _dir: dir,
+                    });
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| "alertmanager did not start".into()))
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:40123` (with the route prefix, if any).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// Stops the server now (tests of an upstream that went away).
+    pub fn stop(&mut self) {
+        self.process.stop();
+    }
+
+    /// Creates a silence and returns its id. `matchers` are `(label, value, is_regex)`, all
+    /// equality matchers; it starts `starts_in` from now (zero: active at once; later:
+    /// pending) and lasts `lasts`.
+    pub async fn silence(
+        &self,
+        matchers: &[(&str, &str, bool)],
+        comment: &str,
+        starts_in: Duration,
+        lasts: Duration,
+    ) -> Result<String> {
+        let starts = SystemTime::now().duration_since(UNIX_EPOCH)? + starts_in;
+        let ends = starts + lasts;
+        let matchers: Vec<Value> = matchers
+            .iter()
+            .map(|(name, value, is_regex)| {
+                json!({"name": name, "value": value, "isRegex": is_regex, "isEqual": true})
+            })
+            .collect();
+        let body = json!({
+            "matchers": matchers,
+            // Whole seconds, so a start of "now" is a moment in the past: active at once.
+            "startsAt": rfc3339(starts.as_secs() as i64),
+            "endsAt": rfc3339(ends.as_secs() as i64),
+            "createdBy": "integration-tests",
+            "comment": comment,
+        });
+        let answer = self
+            .send(reqwest::Method::POST, "/api/v2/silences", Some(&body))
+            .await?;
+        answer["silenceID"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                format!("alertmanager answered a silence without an id: {answer}").into()
+            })
+    }
+
+    /// Expires the silence `id` (`DELETE /api/v2/silence/{id}`).
+    pub async fn expire(&self, id: &str) -> Result<()> {
+        self.send(
+            reqwest::Method::DELETE,
+            &format!("/api/v2/silence/{id}"),
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Posts `alerts` (a JSON array of `{"labels": {…}, "annotations": {…}, …}`) directly, as
+    /// a Prometheus would.
+    pub async fn inject(&self, alerts: Value) -> Result<()> {
+        self.send(reqwest::Method::POST, "/api/v2/alerts", Some(&alerts))
+            .await
+            .map(drop)
+    }
+
+    /// The alerts Alertmanager holds (`GET /api/v2/alerts`).
+    pub async fn alerts(&self) -> Result<Value> {
+        self.send(reqwest::Method::GET, "/api/v2/alerts", None)
+            .await
+    }
+
+    /// The silences Alertmanager holds, expired ones too (`GET /api/v2/silences`).
+    pub async fn silences(&self) -> Result<Value> {
+        self.send(reqwest::Method::GET, "/api/v2/silences", None)
+            .await
+    }
+
+    /// Polls `GET /api/v2/alerts` until an alert named `alertname` is there, or fails after
+    /// `timeout` naming the alerts it saw.
+    pub async fn wait_for_alert(&self, alertname: &str, timeout: Duration) -> Result<()> {
+        let start = Instant::now();
+        loop {
+            let seen = self.alerts().await;
+            if let Ok(alerts) = &seen
+                && alerts
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|a| a["labels"]["alertname"] == alertname)
+            {
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                let seen = match seen {
+                    Ok(alerts) => {
+                        let names: Vec<String> = alerts
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|a| {
+                                format!(
+                                    "{} ({})",
+                                    a["labels"]["alertname"].as_str().unwrap_or("?"),
+                                    a["status"]["state"].as_str().unwrap_or("?")
+                                )
+                            })
+                            .collect();
+                        format!("alerts [{}]", names.join(", "))
+                    }
+                    Err(e) => format!("error: {e}"),
+                };
+                return Err(format!(
+                    "alert {alertname} did not reach alertmanager at {} within {timeout:?}; last seen: {seen}",
+                    self.url
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sends a request to the API and returns its JSON answer (`null` for an empty body);
+    /// a non-2xx status is an error with the body.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        let mut request = crate::http_client()
+            .request(method.clone(), format!("{}{path}", self.url))
+            .timeout(Duration::from_secs(5));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            return Err(
+                format!("alertmanager answered {method} {path} with {status}: {text}").into(),
+            );
+        }
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+}
+
+/// `seconds` since the epoch as RFC 3339 in UTC (`2026-01-01T00:00:00Z`).
+fn rfc3339(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let secs = seconds.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn rfc3339_in_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_767_225_600), "2026-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_825_599), "2000-02-29T11:59:59Z");
+    }
+}
