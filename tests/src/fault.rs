@@ -22,6 +22,7 @@ pub const FAULT_MATRIX_FUNCTIONS: &[&str] = &[
     "prometheus-query",
     "prometheus-range-query",
     "prometheus-metadata",
+    "prometheus-alerts",
     "web-search",
     "eks-info",
     "agent",

@@ -518,6 +518,25 @@ async fn prometheus_metadata() {
     judge("prometheus-metadata", vec![run_matrix(s).await]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_alerts() {
+    let moto = Moto::start().await.unwrap();
+    let prometheus = Prometheus::start().await.unwrap();
+    let s = prometheus_subject(
+        "prometheus-alerts",
+        json!({"action": "alerts", "state": "any"}),
+        Oversize {
+            prefix: r#"{"status":"success","data":{"alerts":["#.into(),
+            item: r#"{"labels":{"alertname":"KubePodCrashLooping","severity":"warning","namespace":"prod","pod":"api-{n}"},"annotations":{"summary":"Pod prod/api-{n} is crash looping."},"state":"firing","activeAt":"2026-01-01T00:00:00Z","value":"1e+00"}"#.into(),
+            suffix: "]}}".into(),
+        },
+        &moto,
+        &prometheus,
+    )
+    .await;
+    judge("prometheus-alerts", vec![run_matrix(s).await]);
+}
+
 /// web-search through Brave (JSON, keyed): the production engine.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_search() {
