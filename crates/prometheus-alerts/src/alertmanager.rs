@@ -169,7 +169,8 @@ pub async fn target(
         return Ok((target, "alertmanager"));
     }
     let workspace = api.target(settings, workspace_id).await?;
-    if workspace.backend != Backend::Amp {
+    // By the path, not the host: AMP behind a VPC endpoint or a proxy keeps its paths.
+    if workspace.backend != Backend::Amp && !workspace.base_url.contains("/workspaces/ws-") {
         return Err(ToolError::config(
             "alertmanager/url is not set, and a plain Prometheus does not serve Alertmanager's API: set alertmanager/url to the Alertmanager's base URL",
         ));
@@ -270,8 +271,7 @@ pub async fn answer(
             max_results,
         } => {
             let filters = filters(&matchers);
-            let query: Vec<(&str, &str)> =
-                filters.iter().map(|f| ("filter", f.as_str())).collect();
+            let query: Vec<(&str, &str)> = filters.iter().map(|f| ("filter", f.as_str())).collect();
             let body = api
                 .get_json(
                     target,
@@ -314,9 +314,9 @@ pub async fn answer(
                 totals,
             })
         }
-        Request::Alerts { .. } | Request::Rules { .. } => Err(ToolError::internal(
-            "a rule request reached Alertmanager",
-        )),
+        Request::Alerts { .. } | Request::Rules { .. } => {
+            Err(ToolError::internal("a rule request reached Alertmanager"))
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! answered from Prometheus' rule evaluation and from Alertmanager, for Amazon Managed
 //! Service for Prometheus (AMP) or any Prometheus.
 //!
-//! Input (docs/contract.md §2.6): `action` is
+//! Input (docs/contract.md §2.10): `action` is
 //! * `alerts`: the alerts of alerting rules (`/api/v1/alerts`): `state` `firing` (default),
 //!   `pending` or `any`; label matchers `match`; most critical and oldest first;
 //! * `rules`: every alerting and recording rule with its health (`/api/v1/rules`): `type`
@@ -389,7 +389,11 @@ pub(crate) fn clean_map(
 
 /// How urgent a `severity` label is, for ordering (lower first).
 pub(crate) fn severity_rank(labels: &BTreeMap<String, String>) -> u8 {
-    match labels.get("severity").map(|s| s.to_ascii_lowercase()).as_deref() {
+    match labels
+        .get("severity")
+        .map(|s| s.to_ascii_lowercase())
+        .as_deref()
+    {
         Some("critical" | "page" | "emergency") => 0,
         Some("error" | "high" | "major") => 1,
         Some("warning" | "warn" | "medium") => 2,
@@ -426,12 +430,8 @@ impl Handler for PrometheusAlerts {
             }
             Request::AlertmanagerAlerts { .. } | Request::Silences { .. } => {
                 let settings = self.prometheus.config.settings().await?;
-                let (target, endpoint) = alertmanager::target(
-                    &self.prometheus.api,
-                    &settings,
-                    workspace_id,
-                )
-                .await?;
+                let (target, endpoint) =
+                    alertmanager::target(&self.prometheus.api, &settings, workspace_id).await?;
                 alertmanager::answer(&self.prometheus.api, &target, endpoint, request, deadline)
                     .await
             }
@@ -491,7 +491,11 @@ mod tests {
             Request::Silences { state, .. } => assert_eq!(state, SilenceState::Active),
             other => panic!("{other:?}"),
         }
-        match check(json!({"action": "rules", "type": "alert", "group": "g", "unhealthy_only": true})).unwrap() {
+        match check(
+            json!({"action": "rules", "type": "alert", "group": "g", "unhealthy_only": true}),
+        )
+        .unwrap()
+        {
             Request::Rules {
                 rule_type,
                 group,
@@ -507,8 +511,14 @@ mod tests {
 
     #[test]
     fn max_results_is_bounded() {
-        refused(json!({"action": "alerts", "max_results": 0}), "between 1 and 500, got 0");
-        refused(json!({"action": "rules", "max_results": 501}), "between 1 and 500, got 501");
+        refused(
+            json!({"action": "alerts", "max_results": 0}),
+            "between 1 and 500, got 0",
+        );
+        refused(
+            json!({"action": "rules", "max_results": 501}),
+            "between 1 and 500, got 501",
+        );
     }
 
     #[test]
@@ -521,7 +531,10 @@ mod tests {
             json!({"action": "silences", "state": "firing"}),
             "state must be one of active, pending, expired, any for silences",
         );
-        refused(json!({"action": "rules", "state": "firing"}), "state does not apply to rules");
+        refused(
+            json!({"action": "rules", "state": "firing"}),
+            "state does not apply to rules",
+        );
         refused(
             json!({"action": "alertmanager_alerts", "state": "firing"}),
             "use active, silenced, inhibited",
@@ -530,17 +543,38 @@ mod tests {
 
     #[test]
     fn fields_of_other_actions_are_refused() {
-        refused(json!({"action": "alerts", "group": "g"}), "group does not apply to alerts");
-        refused(json!({"action": "alerts", "silenced": true}), "silenced does not apply to alerts");
-        refused(json!({"action": "silences", "type": "alert"}), "type does not apply to silences");
-        refused(json!({"action": "rules", "match": "a=\"b\""}), "match (use group or type) does not apply to rules");
-        refused(json!({"action": "rules", "active": true}), "active does not apply to rules");
+        refused(
+            json!({"action": "alerts", "group": "g"}),
+            "group does not apply to alerts",
+        );
+        refused(
+            json!({"action": "alerts", "silenced": true}),
+            "silenced does not apply to alerts",
+        );
+        refused(
+            json!({"action": "silences", "type": "alert"}),
+            "type does not apply to silences",
+        );
+        refused(
+            json!({"action": "rules", "match": "a=\"b\""}),
+            "match (use group or type) does not apply to rules",
+        );
+        refused(
+            json!({"action": "rules", "active": true}),
+            "active does not apply to rules",
+        );
         refused(
             json!({"action": "alertmanager_alerts", "unhealthy_only": true}),
             "unhealthy_only does not apply to alertmanager_alerts",
         );
-        refused(json!({"action": "alerts", "bogus": 1}), "unknown field `bogus`");
-        refused(json!({"action": "page_someone"}), "unknown variant `page_someone`");
+        refused(
+            json!({"action": "alerts", "bogus": 1}),
+            "unknown field `bogus`",
+        );
+        refused(
+            json!({"action": "page_someone"}),
+            "unknown variant `page_someone`",
+        );
     }
 
     #[test]
@@ -549,13 +583,22 @@ mod tests {
             json!({"action": "alertmanager_alerts", "active": false}),
             "at least one of active, silenced and inhibited",
         );
-        refused(json!({"action": "rules", "group": " "}), "group must be 1 to 256 characters");
+        refused(
+            json!({"action": "rules", "group": " "}),
+            "group must be 1 to 256 characters",
+        );
         refused(
             json!({"action": "rules", "group": "g".repeat(257)}),
             "group must be 1 to 256 characters, got 257",
         );
-        refused(json!({"action": "alerts", "match": "severity=critical"}), "double quotes");
-        refused(json!({"action": "alerts", "workspace_id": "prod"}), "workspace_id");
+        refused(
+            json!({"action": "alerts", "match": "severity=critical"}),
+            "double quotes",
+        );
+        refused(
+            json!({"action": "alerts", "workspace_id": "prod"}),
+            "workspace_id",
+        );
     }
 
     #[test]

@@ -166,9 +166,8 @@ impl Parser<'_> {
     fn matcher(&mut self) -> Result<Matcher, ToolError> {
         let start = self.at;
         while let Some(c) = self.peek() {
-            let valid = c == '_'
-                || c.is_ascii_alphabetic()
-                || (self.at > start && c.is_ascii_digit());
+            let valid =
+                c == '_' || c.is_ascii_alphabetic() || (self.at > start && c.is_ascii_digit());
             if !valid {
                 break;
             }
@@ -195,14 +194,14 @@ impl Parser<'_> {
         self.skip_space();
         let value = self.quoted()?;
         let regex = match op {
-            Op::Regex | Op::NotRegex => Some(Regex::new(&format!("^(?:{value})$")).map_err(
-                |e| {
+            Op::Regex | Op::NotRegex => {
+                Some(Regex::new(&format!("^(?:{value})$")).map_err(|e| {
                     ToolError::invalid_input(format!(
                         "match: the regex of {name} is not valid: {}",
                         e.to_string().lines().last().unwrap_or_default()
                     ))
-                },
-            )?),
+                })?)
+            }
             Op::Equal | Op::NotEqual => None,
         };
         Ok(Matcher {
@@ -277,10 +276,7 @@ mod tests {
         let m = &parse(r#"summary="say \"hi\"\\n\n""#).unwrap()[0];
         assert_eq!(m.value, "say \"hi\"\\n\n");
         assert_eq!(m.to_filter(), r#"summary="say \"hi\"\\n\n""#);
-        assert_eq!(
-            parse(r#"a=~"x.*""#).unwrap()[0].to_filter(),
-            r#"a=~"x.*""#
-        );
+        assert_eq!(parse(r#"a=~"x.*""#).unwrap()[0].to_filter(), r#"a=~"x.*""#);
     }
 
     #[test]
@@ -292,8 +288,14 @@ mod tests {
             ("1abc=\"x\"", "expected a label name"),
             ("severity=critical", "expected a value in double quotes"),
             ("severity=\"critical", "unterminated value"),
-            ("a=\"x\" b=\"y\"", "expected , between matchers at character 7"),
-            ("a=\"x\",", "expected a label name ([a-zA-Z_][a-zA-Z0-9_]*) at character 7 (near the end)"),
+            (
+                "a=\"x\" b=\"y\"",
+                "expected , between matchers at character 7",
+            ),
+            (
+                "a=\"x\",",
+                "expected a label name ([a-zA-Z_][a-zA-Z0-9_]*) at character 7 (near the end)",
+            ),
             ("{a=\"x\"}", "expected a label name"),
             ("a=\"\\t\"", "unknown escape"),
             ("a=~\"(unclosed\"", "the regex of a is not valid"),
@@ -305,7 +307,12 @@ mod tests {
             assert!(e.message.contains(part), "{text}: {}", e.message);
         }
         let long = format!("a=\"{}\"", "x".repeat(1_000));
-        assert!(parse(&long).unwrap_err().message.contains("got 1004 characters"));
+        assert!(
+            parse(&long)
+                .unwrap_err()
+                .message
+                .contains("got 1004 characters")
+        );
         let many = vec!["a=\"x\""; 21].join(",");
         assert!(parse(&many).unwrap_err().message.contains("more than 20"));
     }

@@ -187,8 +187,11 @@ pub async fn answer(
                 })
                 .collect();
             alerts.sort_by(|a, b| {
-                (a.state != "firing", severity_rank(&a.labels), &a.active_at)
-                    .cmp(&(b.state != "firing", severity_rank(&b.labels), &b.active_at))
+                (a.state != "firing", severity_rank(&a.labels), &a.active_at).cmp(&(
+                    b.state != "firing",
+                    severity_rank(&b.labels),
+                    &b.active_at,
+                ))
             });
             let count = alerts.len();
             let (alerts, truncated) = cut(alerts.into_iter().map(alert).collect(), max_results);
