@@ -472,7 +472,15 @@ impl PrometheusApi {
         };
         with_retries(&Backoff::UPSTREAM, deadline, |_| async {
             let (status, body) = self
-                .exchange(target, reqwest::Method::GET, &path, "", timeout, deadline, service)
+                .exchange(
+                    target,
+                    reqwest::Method::GET,
+                    &path,
+                    "",
+                    timeout,
+                    deadline,
+                    service,
+                )
                 .await?;
             match status {
                 200..=299 => Ok(body),
