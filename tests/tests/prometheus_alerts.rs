@@ -11,6 +11,7 @@ use std::{collections::HashMap, time::Duration};
 use common::{AppConfig, ToolError, prometheus::PrometheusApi, prometheus::PrometheusTool};
 use integration_tests::{
     alertmanager::Alertmanager,
+    fault::{Fault, FaultServer, Oversize},
     lambda::LambdaFunction,
     prometheus::Prometheus,
     proxy::FaultProxy,
@@ -280,6 +281,43 @@ async fn alertmanager_alerts_show_what_prometheus_sent_and_what_is_silenced() {
         ["AlwaysFiring", "NodeDiskFull"],
         "{out}"
     );
+
+    // A missing label is "" in Alertmanager too, as in the function's own matching.
+    let out = call(
+        &h,
+        json!({"action": "alertmanager_alerts", "match": r#"team="""#}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(names(&out["alerts"]), ["AlwaysFiring", "Watchdog"], "{out}");
+
+    // Alertmanager's 400 (its answer to a filter it cannot read) is INVALID_INPUT with its
+    // message, and is not retried.
+    let refusing = FaultServer::start(
+        am.url(),
+        &Oversize {
+            prefix: "[".into(),
+            item: "{}".into(),
+            suffix: "]".into(),
+        },
+    )
+    .await
+    .unwrap();
+    refusing.set(Fault::Status(400)).await.unwrap();
+    let h = handler(&[("alertmanager/url", &refusing.url())]);
+    let e = call(&h, json!({"action": "alertmanager_alerts"}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.retryable),
+        ("INVALID_INPUT", false),
+        "{e}"
+    );
+    assert!(
+        e.message.starts_with("Alertmanager rejected the request: "),
+        "{e}"
+    );
+    assert_eq!(refusing.requests(), 1);
 }
 
 #[tokio::test]
