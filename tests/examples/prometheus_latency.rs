@@ -29,7 +29,11 @@ async fn main() -> integration_tests::Result<()> {
     )
     .canonicalize()?;
     let runs: usize = args.next().map_or(Ok(200), |r| r.parse())?;
-    let prometheus = Prometheus::start().await?;
+    // With the stack's alert rules, so prometheus-alerts has rules and alerts to read.
+    let prometheus = Prometheus::start_alerting(None).await?;
+    prometheus
+        .wait_for_rules(std::time::Duration::from_secs(30))
+        .await?;
     let env = vec![("PROMETHEUS_URL".to_owned(), prometheus.url().to_owned())];
     let t = dataset::T_END;
     let functions = [
@@ -42,6 +46,7 @@ async fn main() -> integration_tests::Result<()> {
             json!({"query": r#"sum by (code) (rate(http_requests_total[1m]))"#, "start": dataset::T0, "end": t}),
         ),
         ("prometheus-metadata", json!({"action": "list_metrics"})),
+        ("prometheus-alerts", json!({"action": "rules"})),
     ];
     println!(
         "{:<24} {:>10} {:>10} {:>11} {:>11} {:>11} {:>9}",
@@ -90,6 +95,7 @@ async fn main() -> integration_tests::Result<()> {
                     ("step", "60".to_owned()),
                 ],
             ),
+            "prometheus-alerts" => ("/api/v1/rules", vec![]),
             _ => ("/api/v1/label/__name__/values", vec![]),
         };
         let mut direct = Vec::new();
