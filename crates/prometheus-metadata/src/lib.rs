@@ -343,10 +343,151 @@ fn workspace_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn check(input: serde_json::Value) -> Result<usize, ToolError> {
+        serde_json::from_value::<MetadataInput>(input)
+            .map_err(|e| ToolError::invalid_input(e.to_string()))?
+            .check()
+    }
+
+    fn accepted(input: serde_json::Value) -> usize {
+        check(input.clone()).unwrap_or_else(|e| panic!("{input}: {e}"))
+    }
+
+    fn refused(input: serde_json::Value, part: &str) {
+        let e = check(input.clone()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidInput, "{input}");
+        assert!(e.message.contains(part), "{input}: {}", e.message);
+    }
 
     #[test]
     fn the_input_type_accepts_exactly_the_schema_the_model_gets() {
         common::tools::conforms::<MetadataInput>(&common::tools::PROMETHEUS_METADATA).unwrap();
+    }
+
+    #[test]
+    fn limit_is_between_1_and_10000_default_200() {
+        assert_eq!(accepted(json!({"action": "list_metrics"})), 200);
+        assert_eq!(accepted(json!({"action": "server_info"})), 200);
+        for limit in [1, 10_000] {
+            assert_eq!(
+                accepted(json!({"action": "list_metrics", "limit": limit})),
+                limit
+            );
+            assert_eq!(
+                accepted(json!({"action": "label_values", "label": "job", "limit": limit})),
+                limit
+            );
+        }
+        for limit in [0, 10_001] {
+            refused(
+                json!({"action": "list_metrics", "limit": limit}),
+                &format!("limit must be between 1 and 10000, got {limit}"),
+            );
+            refused(
+                json!({"action": "label_values", "label": "job", "limit": limit}),
+                &format!("limit must be between 1 and 10000, got {limit}"),
+            );
+        }
+    }
+
+    #[test]
+    fn workspace_id_is_ws_and_1_to_64_letters_digits_or_dashes() {
+        accepted(json!({"action": "server_info", "workspace_id": "ws-1"}));
+        accepted(
+            json!({"action": "list_metrics", "workspace_id": format!("ws-{}", "a".repeat(64))}),
+        );
+        for bad in ["ws-", "ws1", "ws-a_b", &format!("ws-{}", "a".repeat(65))] {
+            refused(
+                json!({"action": "server_info", "workspace_id": bad}),
+                "workspace_id must be `ws-` followed by 1 to 64 letters, digits or dashes",
+            );
+        }
+    }
+
+    #[test]
+    fn match_and_match_selector_are_1_to_1000_characters() {
+        for (action, field) in [
+            (json!({"action": "list_metrics"}), "match"),
+            (json!({"action": "label_values", "label": "job"}), "match[]"),
+        ] {
+            let with = |text: String| {
+                let mut input = action.clone();
+                input[field] = json!(text);
+                input
+            };
+            accepted(with("x".into()));
+            accepted(with("x".repeat(1_000)));
+            // Characters, not bytes.
+            accepted(with("é".repeat(1_000)));
+            refused(
+                with(String::new()),
+                &format!("{field} must be 1 to 1000 characters, got 0"),
+            );
+            // Blank counts as empty (the message gives its length).
+            refused(
+                with("   ".into()),
+                &format!("{field} must be 1 to 1000 characters, got 3"),
+            );
+            refused(
+                with("x".repeat(1_001)),
+                &format!("{field} must be 1 to 1000 characters, got 1001"),
+            );
+        }
+    }
+
+    #[test]
+    fn list_metrics_takes_match_not_label_or_match_selector() {
+        accepted(json!({"action": "list_metrics", "match": "http_.*"}));
+        refused(
+            json!({"action": "list_metrics", "label": "job"}),
+            "label does not apply to list_metrics",
+        );
+        refused(
+            json!({"action": "list_metrics", "match[]": "up"}),
+            "match[] does not apply to list_metrics (use match)",
+        );
+    }
+
+    #[test]
+    fn label_values_needs_a_label_and_takes_match_selector_not_match() {
+        accepted(json!({"action": "label_values", "label": "job", "match[]": "up"}));
+        refused(
+            json!({"action": "label_values"}),
+            "label is required for label_values",
+        );
+        refused(
+            json!({"action": "label_values", "label": "job", "match": "up"}),
+            "match does not apply to label_values (use match[])",
+        );
+    }
+
+    #[test]
+    fn label_is_a_prometheus_label_name_of_at_most_128_characters() {
+        for ok in ["job", "_x1", "__name__", "A", &"a".repeat(128)] {
+            accepted(json!({"action": "label_values", "label": ok}));
+        }
+        for bad in ["", "1x", "a-b", "a.b", "é", &"a".repeat(129)] {
+            refused(
+                json!({"action": "label_values", "label": bad}),
+                "label must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, at most 128 characters)",
+            );
+        }
+    }
+
+    #[test]
+    fn server_info_takes_no_match_label_or_limit() {
+        for (field, value) in [
+            ("match", json!("up")),
+            ("match[]", json!("up")),
+            ("label", json!("job")),
+            ("limit", json!(200)),
+        ] {
+            let mut input = json!({"action": "server_info"});
+            input[field] = value;
+            refused(input, &format!("{field} does not apply to server_info"));
+        }
     }
 
     #[test]

@@ -209,9 +209,122 @@ pub fn cut_series(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn check(input: serde_json::Value) -> Result<Checked, ToolError> {
+        serde_json::from_value::<QueryInput>(input)
+            .map_err(|e| ToolError::invalid_input(e.to_string()))?
+            .check()
+    }
+
+    fn accepted(input: serde_json::Value) -> Checked {
+        match check(input.clone()) {
+            Ok(checked) => checked,
+            Err(e) => panic!("{input}: {e}"),
+        }
+    }
+
+    fn refused(input: serde_json::Value, part: &str) {
+        let Err(e) = check(input.clone()) else {
+            panic!("{input} was accepted")
+        };
+        assert_eq!(e.code, ErrorCode::InvalidInput, "{input}");
+        assert!(e.message.contains(part), "{input}: {}", e.message);
+    }
 
     #[test]
     fn the_input_type_accepts_exactly_the_schema_the_model_gets() {
         common::tools::conforms::<QueryInput>(&common::tools::PROMETHEUS_QUERY).unwrap();
+    }
+
+    #[test]
+    fn defaults_are_15s_and_100_series() {
+        let checked = accepted(json!({"query": "up"}));
+        assert_eq!(
+            (checked.timeout, checked.max_series),
+            (Duration::from_secs(15), 100)
+        );
+    }
+
+    #[test]
+    fn query_must_not_be_blank() {
+        refused(json!({"query": ""}), "query must not be empty");
+        refused(json!({"query": " \n\t"}), "query must not be empty");
+        accepted(json!({"query": "1"}));
+    }
+
+    #[test]
+    fn query_is_at_most_10000_characters() {
+        accepted(json!({"query": "a".repeat(10_000)}));
+        // Characters, not bytes.
+        accepted(json!({"query": "é".repeat(10_000)}));
+        refused(
+            json!({"query": "a".repeat(10_001)}),
+            "query must be at most 10000 characters, got 10001",
+        );
+    }
+
+    #[test]
+    fn workspace_id_is_ws_and_1_to_64_letters_digits_or_dashes() {
+        for ok in ["ws-1", "ws-a-B-3", &format!("ws-{}", "a".repeat(64))] {
+            accepted(json!({"query": "up", "workspace_id": ok}));
+        }
+        for bad in [
+            "ws-",
+            "ws1",
+            "WS-1",
+            "ws-a_b",
+            "ws-ü",
+            &format!("ws-{}", "a".repeat(65)),
+        ] {
+            refused(
+                json!({"query": "up", "workspace_id": bad}),
+                "workspace_id must be `ws-` followed by 1 to 64 letters, digits or dashes",
+            );
+        }
+    }
+
+    #[test]
+    fn timeout_is_more_than_0_and_at_most_30s() {
+        for (timeout, ms) in [
+            (json!("1ms"), 1),
+            (json!("30s"), 30_000),
+            (json!(30), 30_000),
+        ] {
+            let checked = accepted(json!({"query": "up", "timeout": timeout}));
+            assert_eq!(checked.timeout, Duration::from_millis(ms));
+        }
+        for (timeout, got) in [
+            (json!(0), "got 0ms"),
+            (json!("0s"), "got 0ms"),
+            (json!("30001ms"), "got 30001ms"),
+            (json!(30.001), "got 30001ms"),
+            (json!("1m"), "got 60000ms"),
+        ] {
+            refused(
+                json!({"query": "up", "timeout": timeout}),
+                &format!("timeout must be more than 0 and at most 30s, {got}"),
+            );
+        }
+    }
+
+    #[test]
+    fn max_series_is_between_1_and_500() {
+        assert_eq!(
+            accepted(json!({"query": "up", "max_series": 1})).max_series,
+            1
+        );
+        assert_eq!(
+            accepted(json!({"query": "up", "max_series": 500})).max_series,
+            500
+        );
+        refused(
+            json!({"query": "up", "max_series": 0}),
+            "max_series must be between 1 and 500, got 0",
+        );
+        refused(
+            json!({"query": "up", "max_series": 501}),
+            "max_series must be between 1 and 500, got 501",
+        );
     }
 }

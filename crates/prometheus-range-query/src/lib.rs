@@ -431,10 +431,201 @@ impl Handler for PrometheusRangeQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// 2026-01-01T00:00:00Z, the "now" of the checks.
+    const NOW_MS: i64 = 1_767_225_600_000;
+    const NOW_S: i64 = NOW_MS / 1000;
+
+    fn check(input: serde_json::Value) -> Result<Checked, ToolError> {
+        serde_json::from_value::<RangeInput>(input)
+            .map_err(|e| ToolError::invalid_input(e.to_string()))?
+            .check(NOW_MS)
+    }
+
+    fn accepted(input: serde_json::Value) -> Checked {
+        match check(input.clone()) {
+            Ok(checked) => checked,
+            Err(e) => panic!("{input}: {e}"),
+        }
+    }
+
+    fn refused(input: serde_json::Value, part: &str) {
+        let Err(e) = check(input.clone()) else {
+            panic!("{input} was accepted")
+        };
+        assert_eq!(e.code, ErrorCode::InvalidInput, "{input}");
+        assert!(e.message.contains(part), "{input}: {}", e.message);
+    }
 
     #[test]
     fn the_input_type_accepts_exactly_the_schema_the_model_gets() {
         common::tools::conforms::<RangeInput>(&common::tools::PROMETHEUS_RANGE_QUERY).unwrap();
+    }
+
+    #[test]
+    fn defaults_are_the_last_hour_at_1m_20s_50_series_and_120_points() {
+        let checked = accepted(json!({"query": "up"}));
+        assert_eq!(
+            checked.range,
+            Range {
+                start_ms: NOW_MS - 3_600_000,
+                end_ms: NOW_MS,
+                step_ms: 60_000
+            }
+        );
+        assert_eq!(
+            (checked.timeout, checked.max_series, checked.max_points),
+            (Duration::from_secs(20), 50, 120)
+        );
+        // Without a start the range is the hour before `end`.
+        let checked = accepted(json!({"query": "up", "end": NOW_S - 86_400}));
+        assert_eq!(
+            (checked.range.start_ms, checked.range.end_ms),
+            (NOW_MS - 86_400_000 - 3_600_000, NOW_MS - 86_400_000)
+        );
+    }
+
+    #[test]
+    fn query_is_1_to_10000_characters() {
+        refused(json!({"query": ""}), "query must not be empty");
+        refused(json!({"query": "  "}), "query must not be empty");
+        accepted(json!({"query": "a".repeat(10_000)}));
+        refused(
+            json!({"query": "a".repeat(10_001)}),
+            "query must be at most 10000 characters, got 10001",
+        );
+    }
+
+    #[test]
+    fn workspace_id_is_ws_and_1_to_64_letters_digits_or_dashes() {
+        accepted(json!({"query": "up", "workspace_id": format!("ws-{}", "a".repeat(64))}));
+        for bad in ["ws-", "ws-a_b", &format!("ws-{}", "a".repeat(65))] {
+            refused(
+                json!({"query": "up", "workspace_id": bad}),
+                "workspace_id must be `ws-` followed by 1 to 64 letters, digits or dashes",
+            );
+        }
+    }
+
+    #[test]
+    fn timeout_is_more_than_0_and_at_most_30s() {
+        assert_eq!(
+            accepted(json!({"query": "up", "timeout": "1ms"})).timeout,
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            accepted(json!({"query": "up", "timeout": "30s"})).timeout,
+            Duration::from_secs(30)
+        );
+        refused(
+            json!({"query": "up", "timeout": 0}),
+            "timeout must be more than 0 and at most 30s, got 0ms",
+        );
+        refused(
+            json!({"query": "up", "timeout": "30001ms"}),
+            "timeout must be more than 0 and at most 30s, got 30001ms",
+        );
+    }
+
+    #[test]
+    fn max_series_is_between_1_and_500() {
+        assert_eq!(
+            accepted(json!({"query": "up", "max_series": 1})).max_series,
+            1
+        );
+        assert_eq!(
+            accepted(json!({"query": "up", "max_series": 500})).max_series,
+            500
+        );
+        refused(
+            json!({"query": "up", "max_series": 0}),
+            "max_series must be between 1 and 500, got 0",
+        );
+        refused(
+            json!({"query": "up", "max_series": 501}),
+            "max_series must be between 1 and 500, got 501",
+        );
+    }
+
+    #[test]
+    fn max_points_is_between_2_and_1000() {
+        assert_eq!(
+            accepted(json!({"query": "up", "max_points": 2})).max_points,
+            2
+        );
+        assert_eq!(
+            accepted(json!({"query": "up", "max_points": 1000})).max_points,
+            1000
+        );
+        for (max_points, got) in [(0, 0), (1, 1), (1001, 1001)] {
+            refused(
+                json!({"query": "up", "max_points": max_points}),
+                &format!("max_points must be between 2 and 1000, got {got}"),
+            );
+        }
+    }
+
+    #[test]
+    fn end_must_not_be_before_start() {
+        refused(
+            json!({"query": "up", "start": NOW_S + 1, "end": NOW_S}),
+            "end (1767225600) is before start (1767225601)",
+        );
+        // A start in the future with the default end (now).
+        refused(
+            json!({"query": "up", "start": NOW_S + 60}),
+            "end (1767225600) is before start (1767225660)",
+        );
+        refused(
+            json!({"query": "up", "start": "now", "end": "now-1ms"}),
+            "end (1767225599.999) is before start (1767225600)",
+        );
+        // start == end is one point.
+        let checked = accepted(json!({"query": "up", "start": NOW_S, "end": NOW_S, "step": "1s"}));
+        assert_eq!(
+            checked.range,
+            Range {
+                start_ms: NOW_MS,
+                end_ms: NOW_MS,
+                step_ms: 1000
+            }
+        );
+    }
+
+    #[test]
+    fn step_must_be_more_than_0() {
+        for step in [json!(0), json!("0s"), json!("0ms"), json!(0.0004)] {
+            refused(
+                json!({"query": "up", "step": step}),
+                "step must be more than 0",
+            );
+        }
+        assert_eq!(
+            accepted(json!({"query": "up", "start": "now-1s", "step": "1ms"}))
+                .range
+                .step_ms,
+            1
+        );
+    }
+
+    #[test]
+    fn at_most_11000_points_per_series() {
+        // 10,999 steps of 1s: 11,000 points.
+        let checked = accepted(json!({"query": "up", "start": NOW_S - 10_999, "step": 1}));
+        assert_eq!(
+            (checked.range.end_ms - checked.range.start_ms) / checked.range.step_ms + 1,
+            11_000
+        );
+        refused(
+            json!({"query": "up", "start": NOW_S - 11_000, "step": 1}),
+            "the range and step give 11001 points per series; Prometheus allows at most 11000: widen the step or shorten the range",
+        );
+        // The limit holds for the default step too: its largest rung (1d) over 56 years.
+        refused(
+            json!({"query": "up", "start": 0}),
+            "the range and step give 20455 points per series; Prometheus allows at most 11000",
+        );
     }
 
     #[test]
