@@ -1,9 +1,9 @@
-//! `common::prometheus::sigv4` signs what reqwest sends, and botocore (an independent implementation
+//! `common::sigv4` signs what reqwest sends, and botocore (an independent implementation
 //! running in `stack/sigv4_verifier.py`) agrees on every signature, including PromQL with
 //! spaces, `+`, `=~`, quotes, braces and unicode, in a query string and in a form body.
 
 use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
-use common::{http::form_encode, prometheus::sigv4::RequestSigner};
+use common::{http::form_encode, sigv4::RequestSigner};
 use integration_tests::{
     http_client,
     moto::Moto,

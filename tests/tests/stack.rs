@@ -129,8 +129,7 @@ async fn moto_is_seeded_with_the_eks_and_amp_fixtures() {
     // The fixtures are really in the server: EKS's REST API lists them. moto routes a
     // request to a service by its SigV4 scope, so sign it (with our signer).
     let sdk = Moto::sdk_config_for(moto.endpoint()).await;
-    let signer =
-        common::prometheus::sigv4::RequestSigner::from_sdk_config(&sdk, "eks", None).unwrap();
+    let signer = common::sigv4::RequestSigner::from_sdk_config(&sdk, "eks", None).unwrap();
     let client = http_client();
     let mut request = client
         .get(format!("{}/clusters", moto.endpoint()))

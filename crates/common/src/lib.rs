@@ -27,8 +27,10 @@
 //! * [`config`]: SSM Parameter Store configuration, cached with a TTL, environment overrides.
 //! * [`http`]: the shared reqwest client and strict query/form encoding.
 //! * `prometheus` (feature `prometheus`): the Prometheus HTTP API client for AMP and any
-//!   Prometheus, with the SigV4 request signing AMP needs, and the plumbing every Prometheus
-//!   tool shares (its client, configuration and the checks of the fields they have in common).
+//!   Prometheus, and the plumbing every Prometheus tool shares (its client, configuration and
+//!   the checks of the fields they have in common).
+//! * `sigv4` (feature `sigv4`, part of `prometheus`): SigV4 for requests no SDK sends:
+//!   signing AMP's Prometheus API calls, presigning the STS URL an EKS token carries.
 //! * [`aws`]: the one AWS SDK configuration, with its rustls/ring HTTP client.
 //! * [`deadline`]: how long an upstream call may take before Lambda's deadline.
 //! * [`retry`]: jittered exponential backoff for retryable errors, inside the deadline.
@@ -47,6 +49,8 @@ pub mod http;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 pub mod retry;
+#[cfg(feature = "sigv4")]
+pub mod sigv4;
 pub mod telemetry;
 pub mod text;
 pub mod time;

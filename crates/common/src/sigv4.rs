@@ -1,6 +1,7 @@
 //! AWS Signature Version 4 for requests that do not go through an AWS SDK client: Amazon
 //! Managed Service for Prometheus (service `aps`) speaks the Prometheus HTTP API, which has
-//! no SDK, so its requests are built with reqwest and signed here with `aws-sigv4`.
+//! no SDK, so its requests are built with reqwest and signed here with `aws-sigv4`; and an
+//! EKS cluster's bearer token is a presigned STS URL ([`RequestSigner::presign`]).
 //!
 //! What is signed is exactly what is sent: the method, the URL as reqwest will write it, the
 //! headers already on the request (`content-type` of a form body included) and the SHA-256 of
@@ -21,7 +22,7 @@ use aws_credential_types::{
     provider::{ProvideCredentials, SharedCredentialsProvider, error::CredentialsError},
 };
 use aws_sigv4::{
-    http_request::{SignableBody, SignableRequest, SigningSettings, sign},
+    http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign},
     sign::v4,
 };
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -138,6 +139,53 @@ impl RequestSigner {
             request.headers_mut().insert(name, value);
         }
         Ok(())
+    }
+
+    /// `url` (its own query already in place) with SigV4 query parameters added, so that
+    /// whoever holds it can send the GET it describes, with `headers`, for `expires_in` from
+    /// `time`. `headers` are signed (they must be sent as given); `host` is taken from the
+    /// URL. The result carries a signature and, with temporary credentials, the session
+    /// token: it is a credential.
+    pub async fn presign(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        expires_in: Duration,
+        time: SystemTime,
+    ) -> Result<String, ToolError> {
+        let identity: Identity = self.credentials().await?.into();
+        let signable = SignableRequest::new(
+            "GET",
+            url,
+            headers.iter().copied(),
+            SignableBody::Bytes(&[]),
+        )
+        .map_err(|_| ToolError::internal("the URL could not be prepared for presigning"))?;
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(expires_in);
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name(&self.service)
+            .time(time)
+            .settings(settings)
+            .build()
+            .map_err(|_| ToolError::internal("the signing parameters are incomplete"))?
+            .into();
+        let (instructions, _signature) = sign(signable, &params)
+            .map_err(|_| ToolError::internal("the URL could not be presigned"))?
+            .into_parts();
+        let (_headers, query) = instructions.into_parts();
+        let mut url = reqwest::Url::parse(url)
+            .map_err(|_| ToolError::internal("the URL to presign is not a URL"))?;
+        {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in &query {
+                pairs.append_pair(name, value);
+            }
+        }
+        Ok(url.into())
     }
 
     /// Cached credentials, refreshed when missing or close to expiry. One refresh at a time.

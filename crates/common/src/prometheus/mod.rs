@@ -23,8 +23,6 @@
 //! `bad_data` answer becomes `INVALID_INPUT` carrying Prometheus' message, so the model can
 //! fix its PromQL; nothing in the PromQL is refused by us beforehand.
 
-pub mod sigv4;
-
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -33,7 +31,6 @@ use std::{
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sigv4::RequestSigner;
 
 use crate::{
     AppConfig, Settings,
@@ -42,6 +39,7 @@ use crate::{
     error::{ErrorCode, ToolError},
     http::form_encode,
     retry::{Backoff, with_retries},
+    sigv4::RequestSigner,
 };
 
 /// Largest Prometheus answer read; a larger one is `PAYLOAD_TOO_LARGE` (the tools' results
@@ -662,6 +660,71 @@ pub fn interpret(status: u16, body: &[u8]) -> Result<ApiData, ToolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn refused<T: std::fmt::Debug>(result: Result<T, ToolError>, message: &str) {
+        let e = result.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidInput, "{e}");
+        assert_eq!(e.message, message);
+    }
+
+    #[test]
+    fn check_query_wants_1_to_10000_characters() {
+        check_query("1").unwrap();
+        check_query(&"a".repeat(10_000)).unwrap();
+        // Characters, not bytes.
+        check_query(&"é".repeat(10_000)).unwrap();
+        refused(check_query(""), "query must not be empty");
+        refused(check_query(" \n\t"), "query must not be empty");
+        refused(
+            check_query(&"a".repeat(10_001)),
+            "query must be at most 10000 characters, got 10001",
+        );
+    }
+
+    #[test]
+    fn check_timeout_wants_more_than_0_and_at_most_30s() {
+        let default = Duration::from_secs(15);
+        assert_eq!(check_timeout(None, default).unwrap(), default);
+        for ok in [Duration::from_millis(1), Duration::from_secs(30)] {
+            assert_eq!(check_timeout(Some(ok), default).unwrap(), ok);
+        }
+        refused(
+            check_timeout(Some(Duration::ZERO), default),
+            "timeout must be more than 0 and at most 30s, got 0ms",
+        );
+        refused(
+            check_timeout(Some(Duration::from_millis(30_001)), default),
+            "timeout must be more than 0 and at most 30s, got 30001ms",
+        );
+    }
+
+    #[test]
+    fn check_max_series_wants_1_to_500() {
+        assert_eq!(check_max_series(None, 100).unwrap(), 100);
+        assert_eq!(check_max_series(Some(1), 100).unwrap(), 1);
+        assert_eq!(check_max_series(Some(500), 100).unwrap(), 500);
+        refused(
+            check_max_series(Some(0), 100),
+            "max_series must be between 1 and 500, got 0",
+        );
+        refused(
+            check_max_series(Some(501), 100),
+            "max_series must be between 1 and 500, got 501",
+        );
+    }
+
+    #[test]
+    fn check_workspace_id_names_the_rule() {
+        check_workspace_id(None).unwrap();
+        check_workspace_id(Some("ws-1")).unwrap();
+        check_workspace_id(Some(&format!("ws-{}", "a".repeat(64)))).unwrap();
+        for bad in ["", "ws-", &format!("ws-{}", "a".repeat(65))] {
+            refused(
+                check_workspace_id(Some(bad)),
+                "workspace_id must be `ws-` followed by 1 to 64 letters, digits or dashes",
+            );
+        }
+    }
 
     #[test]
     fn workspace_ids_follow_the_contract() {
