@@ -99,6 +99,7 @@ mod tests {
                 "prometheus_query",
                 "prometheus_range_query",
                 "eks_info",
+                "k8s_info",
                 "web_search"
             ]
         );

@@ -52,13 +52,20 @@ pub const EKS_INFO: ToolDefinition = ToolDefinition {
     spec: include_str!("tools/eks_info.json"),
 };
 
+/// `k8s-info`.
+pub const K8S_INFO: ToolDefinition = ToolDefinition {
+    function: "k8s-info",
+    spec: include_str!("tools/k8s_info.json"),
+};
+
 /// Every tool, in the order the model is told about them.
-pub const ALL: [ToolDefinition; 6] = [
+pub const ALL: [ToolDefinition; 7] = [
     PROMETHEUS_ALERTS,
     PROMETHEUS_METADATA,
     PROMETHEUS_QUERY,
     PROMETHEUS_RANGE_QUERY,
     EKS_INFO,
+    K8S_INFO,
     WEB_SEARCH,
 ];
 

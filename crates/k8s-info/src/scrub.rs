@@ -1,0 +1,100 @@
+//! Log lines are written by applications, which print secrets more often than anyone would
+//! like: a connection string, a debug dump of headers, a key pasted into a config file. A
+//! log read for a model is scrubbed of the obvious ones first; each is replaced by
+//! `[redacted]` and counted, so the answer says that something was hidden.
+//!
+//! What is caught: AWS access key ids (`AKIA…`, `ASIA…`), `Bearer` tokens, JWTs, PEM private
+//! keys, and `key=value` / `key: value` pairs whose key names a secret (`password`, `secret`,
+//! `token`, `api_key`, `access_key`, …). It is a net for the obvious, not a guarantee: logs
+//! stay data to be read with care.
+
+use std::sync::OnceLock;
+
+use regex_lite::Regex;
+
+/// What replaces a secret.
+pub const REDACTED: &str = "[redacted]";
+
+fn patterns() -> &'static [(Regex, &'static str)] {
+    static PATTERNS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        [
+            (
+                r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)",
+                "[redacted]",
+            ),
+            (r"\b(AKIA|ASIA)[0-9A-Z]{16}\b", "[redacted]"),
+            (r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}", "Bearer [redacted]"),
+            (
+                r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+                "[redacted]",
+            ),
+            (
+                r#"(?i)\b([a-z0-9_.-]*(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|credentials?)[a-z0-9_.-]*)(\s*[=:]\s*)("?)[^\s"',;&]+"#,
+                "${1}${3}${4}[redacted]",
+            ),
+        ]
+        .into_iter()
+        .map(|(re, with)| {
+            // The patterns are constants, tested below: a failure is a build defect.
+            (Regex::new(re).unwrap_or_else(|e| unreachable!("{re}: {e}")), with)
+        })
+        .collect()
+    })
+}
+
+/// `text` with every secret found replaced, and how many were.
+pub fn scrub(text: &str) -> (String, usize) {
+    let mut out = text.to_owned();
+    let mut count = 0;
+    for (re, with) in patterns() {
+        let found = re.find_iter(&out).count();
+        if found > 0 {
+            count += found;
+            out = re.replace_all(&out, *with).into_owned();
+        }
+    }
+    (out, count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn obvious_secrets_are_replaced_and_counted() {
+        let cases = [
+            ("key AKIAIOSFODNN7EXAMPLE used", "key [redacted] used"),
+            (
+                "Authorization: Bearer abc.def-ghi_jkl",
+                "Authorization: Bearer [redacted]",
+            ),
+            ("password=hunter2 user=bob", "password=[redacted] user=bob"),
+            ("DB_PASSWORD: \"s3cr3t\"", "DB_PASSWORD: \"[redacted]\""),
+            ("api_key = abc123, next", "api_key = [redacted], next"),
+            ("X-Api-Key:k123", "X-Api-Key:[redacted]"),
+            (
+                "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+                "token [redacted]",
+            ),
+        ];
+        for (text, want) in cases {
+            let (got, n) = scrub(text);
+            assert_eq!(got, want, "{text}");
+            assert!(n >= 1, "{text}");
+        }
+        let key = "a\n-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\nb";
+        assert_eq!(scrub(key), ("a\n[redacted]\nb".to_owned(), 1));
+    }
+
+    #[test]
+    fn ordinary_lines_are_untouched() {
+        for text in [
+            "GET /healthz 200 3ms",
+            "panic: connect to postgres: password authentication failed for user \"api\"",
+            "tokens processed: 42",
+        ] {
+            assert_eq!(scrub(text), (text.to_owned(), 0), "{text}");
+        }
+    }
+}
