@@ -27,8 +27,9 @@ pub const MODEL_API_KEY: &str = "canary-model-key-71fa09c2e4d8";
 /// The SecureString of the configuration tests.
 pub const SSM_SECURE_STRING: &str = "canary-6f1d2a9e-never-print-me";
 
-/// Every canary, with the SigV4 verifier's credentials (odd characters on purpose).
-pub const ALL: [&str; 7] = [
+/// Every canary, with the SigV4 verifier's credentials (odd characters on purpose) and the
+/// Kubernetes double's secrets (a pod's env value, a Secret's data, what its logs leak).
+pub const ALL: [&str; 11] = [
     AWS_SECRET_ACCESS_KEY,
     AWS_SESSION_TOKEN,
     SEARCH_API_KEY,
@@ -36,6 +37,10 @@ pub const ALL: [&str; 7] = [
     SSM_SECURE_STRING,
     crate::verifier::SECRET_KEY,
     crate::verifier::SESSION_TOKEN,
+    crate::k8s::DB_PASSWORD,
+    crate::k8s::SECRET_VALUE,
+    crate::k8s::LOG_AWS_KEY,
+    crate::k8s::LOG_PASSWORD,
 ];
 
 /// Where the suite's logs and answers are kept: `target/test-logs`.

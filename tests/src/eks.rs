@@ -108,3 +108,14 @@ pub fn fail(proxy: &FaultProxy, method: &str, path: &str, status: u16, error_typ
         json!({"message": format!("injected {error_type}")}),
     );
 }
+
+/// Makes DescribeCluster of `cluster` answer `endpoint` (a [`crate::k8s::KubernetesApi`]'s
+/// URL) and `ca_base64` (its [`crate::k8s::KubernetesApi::ca_base64`], or another CA's) as
+/// the API server and its certificate authority; the rest of the answer is moto's.
+pub fn point_cluster_at(proxy: &FaultProxy, cluster: &str, endpoint: &str, ca_base64: &str) {
+    proxy.patch(
+        "GET",
+        &format!("/clusters/{cluster}"),
+        json!({"cluster": {"endpoint": endpoint, "certificateAuthority": {"data": ca_base64}}}),
+    );
+}

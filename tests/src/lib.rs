@@ -21,6 +21,9 @@
 //!   workspace's function binaries.
 //! * [`search::SearchEngines`]: DuckDuckGo, Brave, Tavily and SearXNG on loopback, each in
 //!   its own wire format, serving realistic pages and answers from `fixtures/web-search/`.
+//! * [`k8s::KubernetesApi`]: an EKS cluster's Kubernetes API server over TLS (a test CA per
+//!   start), taking only EKS IAM tokens checked with botocore, serving a broken cluster from
+//!   `stack/k8s_fixtures.json`; [`eks::point_cluster_at`] makes moto's DescribeCluster name it.
 //!
 //! Every server binds 127.0.0.1 on a free port and is stopped by PID when its handle drops,
 //! so a failing test still cleans up; children also get `PR_SET_PDEATHSIG`, so they die
@@ -35,6 +38,7 @@ pub mod browser;
 pub mod canary;
 pub mod eks;
 pub mod fault;
+pub mod k8s;
 pub mod lambda;
 pub mod moto;
 pub mod process;
