@@ -73,6 +73,30 @@ impl Handler for K8sInfo {
             cluster: &cluster,
             deadline,
         };
+        // Listing in a namespace that does not exist answers an empty list (the API does not
+        // tell who may not see which namespaces exist): ask for the namespace first, so a
+        // misspelt one is NOT_FOUND and not a healthy-looking nothing.
+        if let (
+            Request::ListPods {
+                namespace: Some(ns),
+                ..
+            }
+            | Request::Events {
+                namespace: Some(ns),
+                ..
+            }
+            | Request::ListWorkloads {
+                namespace: Some(ns),
+                ..
+            }
+            | Request::WorkloadHealth {
+                namespace: Some(ns),
+            },
+        ) = (&request,)
+        {
+            api.get_json(&format!("/api/v1/namespaces/{ns}"), &[])
+                .await?;
+        }
         let mut body = match &request {
             Request::ListPods {
                 namespace,

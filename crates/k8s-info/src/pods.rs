@@ -28,17 +28,26 @@ pub fn pods_path(namespace: Option<&str>) -> String {
     }
 }
 
-/// Whether a pod needs attention: not running (and not finished), or running with a
-/// container that is not ready.
-pub fn has_problem(pod: &Value) -> bool {
-    match pod["status"]["phase"].as_str() {
-        Some("Succeeded") => false,
-        Some("Running") => {
-            shape::statuses(pod).any(|s| !s["ready"].as_bool().unwrap_or(false))
-                && pod["status"]["containerStatuses"].is_array()
+/// How recent a container's last termination must be for its pod to count as a problem.
+pub const RECENT_RESTART_MS: i64 = 3_600_000;
+
+/// Whether a pod needs attention: not running (and not finished), running with a container
+/// that is not ready, or with a container that restarted in the last hour (an OOM kill that
+/// the restart hid).
+pub fn has_problem(pod: &Value, now_ms: i64) -> bool {
+    let restarted_recently = shape::statuses(pod).any(|s| {
+        time_ms(s, "/lastState/terminated/finishedAt")
+            .is_some_and(|at| now_ms - at <= RECENT_RESTART_MS)
+    });
+    restarted_recently
+        || match pod["status"]["phase"].as_str() {
+            Some("Succeeded") => false,
+            Some("Running") => {
+                shape::statuses(pod).any(|s| !s["ready"].as_bool().unwrap_or(false))
+                    && pod["status"]["containerStatuses"].is_array()
+            }
+            _ => true,
         }
-        _ => true,
-    }
 }
 
 /// One pod as `list_pods` gives it.
@@ -91,12 +100,12 @@ pub async fn list(
     if let Some(s) = field_selector {
         query.push(("fieldSelector", s));
     }
+    let now = common::time::now_ms();
     let (pods, truncated) = api
         .list(&pods_path(namespace), &query, max_results, |p| {
-            !problems_only || has_problem(p)
+            !problems_only || has_problem(p, now)
         })
         .await?;
-    let now = common::time::now_ms();
     Ok(json!({
         "pods": pods.iter().map(|p| summary(p, now)).collect::<Vec<_>>(),
         "count": pods.len(),
