@@ -206,9 +206,28 @@ async fn list_pods_problems_only_pages_and_says_truncated() {
     assert_eq!(x1["containers"][0]["reason"], "CrashLoopBackOff");
     assert_eq!(x1["containers"][0]["last_termination"]["exit_code"], 1);
 
-    // Two per page: the function follows `continue`, then stops at max_results.
+    // Two per page: the function follows `continue` to the end, or stops at max_results.
+    let paged = K8sInfo {
+        clusters: s.handler().clusters.with_page_size(2),
+    };
+    let before = s.api.requests().len();
     let out = call(
-        &h,
+        &paged,
+        json!({"action": "list_pods", "cluster_name": CLUSTER}),
+    )
+    .await
+    .unwrap();
+    let pages = s.api.requests()[before..]
+        .iter()
+        .filter(|r| r.starts_with("GET /api/v1/pods?"))
+        .count();
+    assert_eq!(
+        (out["count"].as_u64(), out["truncated"].as_bool()),
+        (Some(13), Some(false))
+    );
+    assert_eq!(pages, 7, "{:?}", s.api.requests());
+    let out = call(
+        &paged,
         json!({"action": "list_pods", "cluster_name": CLUSTER, "max_results": 3}),
     )
     .await
@@ -516,6 +535,19 @@ async fn rbac_refusals_say_what_the_role_lacks() {
     .unwrap();
     assert_eq!(check(&out, "nodes")["status"], "unknown", "{out}");
     assert_eq!(check(&out, "crash_looping_pods")["status"], "critical");
+}
+
+#[tokio::test]
+async fn a_cluster_that_refuses_everything_is_access_denied_not_a_warning() {
+    let s = stack().await;
+    s.api.forbid("/");
+    let e = call(
+        &s.handler(),
+        json!({"action": "workload_health", "cluster_name": CLUSTER}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code.as_str(), "ACCESS_DENIED", "{e}");
 }
 
 #[tokio::test]

@@ -97,6 +97,7 @@ pub struct Clusters {
     eks: tokio::sync::OnceCell<aws_sdk_eks::Client>,
     signer: tokio::sync::OnceCell<RequestSigner>,
     known: Mutex<HashMap<String, Arc<Cluster>>>,
+    page_size: usize,
 }
 
 impl std::fmt::Debug for Clusters {
@@ -118,7 +119,14 @@ impl Clusters {
             eks: tokio::sync::OnceCell::new(),
             signer: tokio::sync::OnceCell::new(),
             known: Mutex::new(HashMap::new()),
+            page_size: PAGE_SIZE,
         }
+    }
+
+    /// With pages of at most `page_size` items (tests make lists span several pages).
+    pub fn with_page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size.clamp(1, PAGE_SIZE);
+        self
     }
 
     /// With the EKS client and token signer given (tests point them at moto and known
@@ -128,6 +136,7 @@ impl Clusters {
             eks: tokio::sync::OnceCell::new_with(Some(eks)),
             signer: tokio::sync::OnceCell::new_with(Some(signer)),
             known: Mutex::new(HashMap::new()),
+            page_size: PAGE_SIZE,
         }
     }
 
@@ -327,7 +336,7 @@ impl Clusters {
         let mut token = String::new();
         for _ in 0..MAX_PAGES {
             let limit = (max + 1 - items.len().min(max))
-                .clamp(1, PAGE_SIZE)
+                .clamp(1, self.page_size)
                 .to_string();
             let mut page_query: Vec<(&str, &str)> = query.to_vec();
             page_query.push(("limit", &limit));

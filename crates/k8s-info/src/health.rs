@@ -4,8 +4,10 @@
 //! Pods, warning events, deployments, nodes, PVCs and jobs are read in parallel. Each check is
 //! `ok`, `warning` or `critical` and names at most [`MAX_OBJECTS`] objects; a list the
 //! function could not read makes its checks `unknown` with the reason (a role without access
-//! to nodes still gets its pod checks). `overall` is `unhealthy` with any critical check,
-//! `warning` with any warning or unknown one, else `healthy`.
+//! to nodes still gets its pod checks); when nothing at all could be read, that error is the
+//! answer. `overall` is `unhealthy` with any critical check, `warning` with any warning or
+//! unknown one, else `healthy`. `notes` say what the verdict could not see (a list cut at
+//! [`MAX_READ`], events unreadable).
 
 use std::collections::HashMap;
 
@@ -326,6 +328,32 @@ pub async fn judge(api: &ClusterApi<'_>, namespace: Option<&str>) -> Result<Valu
         api.list(&pvc_path, &[], MAX_READ, all),
         api.list(&jobs_path, &[], MAX_READ, all),
     );
+    // Nothing readable (no access entry, say): that is the answer, not a "warning".
+    if let (Err(e), Err(_), Err(_), Err(_), Err(_)) =
+        (&pods, &deployments, &node_list, &pvcs, &jobs)
+    {
+        return Err(e.clone());
+    }
+    // What the verdict could not see is said, not silently left out.
+    let mut notes = Vec::new();
+    for (what, cut) in [
+        ("pods", matches!(&pods, Ok((_, true)))),
+        ("warning events", matches!(&events, Ok((_, true)))),
+        ("deployments", matches!(&deployments, Ok((_, true)))),
+        ("nodes", matches!(&node_list, Ok((_, true)))),
+        ("persistent volume claims", matches!(&pvcs, Ok((_, true)))),
+        ("jobs", matches!(&jobs, Ok((_, true)))),
+    ] {
+        if cut {
+            notes.push(format!("only the first {MAX_READ} {what} were checked"));
+        }
+    }
+    if let Err(e) = &events {
+        notes.push(format!(
+            "warning events could not be read ({}): pending pods lack the scheduler's reason",
+            e.message
+        ));
+    }
     let now = common::time::now_ms();
     let mut checks = Vec::new();
     let no_events = Vec::new();
@@ -370,5 +398,6 @@ pub async fn judge(api: &ClusterApi<'_>, namespace: Option<&str>) -> Result<Valu
     Ok(json!({
         "overall": overall,
         "checks": checks.iter().map(Check::to_json).collect::<Vec<_>>(),
+        "notes": notes,
     }))
 }
