@@ -5,7 +5,10 @@
 //! seeded with the EKS/AMP fixtures and the local configuration under `/devops-agent/local` in
 //! SSM. EKS goes through a proxy that adds
 //! the add-on APIs moto lacks (healthy default add-ons on every cluster), so `eks-info`'s
-//! `list_addons` and `cluster_health` answer locally as they would in AWS. `web-search` gets
+//! `list_addons` and `cluster_health` answer locally as they would in AWS. The same proxy
+//! points DescribeCluster of `prod-eu` at the Kubernetes API double (TLS with its own test CA,
+//! EKS IAM tokens for moto's region; a cluster in trouble, `tests/stack/k8s_fixtures.json`),
+//! so `k8s-info` reads a real-protocol API server: "what is wrong in prod-eu?". `web-search` gets
 //! the loopback search engines (DuckDuckGo's page by default; no traffic leaves the machine).
 //! The agent gets the Converse double as its model, answering every question with a fixed
 //! text that says it is the local stand-in (no Bedrock runs offline).
@@ -21,12 +24,16 @@ use aws_sdk_ssm::types::ParameterType;
 use integration_tests::{
     alertmanager::Alertmanager,
     bedrock::{ConverseDouble, text},
-    eks::{HEALTHY_ADDONS, serve_addons},
-    moto::Moto,
+    eks::{HEALTHY_ADDONS, point_cluster_at, serve_addons},
+    k8s::KubernetesApi,
+    moto::{self, Moto},
     prometheus::Prometheus,
     proxy::FaultProxy,
     search::SearchEngines,
 };
+
+/// The cluster whose API server the Kubernetes API double is (one of moto's seeded clusters).
+const K8S_CLUSTER: &str = "prod-eu";
 
 /// The configuration a local run starts with (non-secret, like the SAM template's).
 const LOCAL_CONFIG: &[(&str, &str)] = &[
@@ -66,6 +73,8 @@ async fn main() -> integration_tests::Result<()> {
     for cluster in fixtures.clusters.keys() {
         serve_addons(&eks, cluster, &HEALTHY_ADDONS);
     }
+    let kubernetes = KubernetesApi::start(K8S_CLUSTER, moto::REGION)?;
+    point_cluster_at(&eks, K8S_CLUSTER, kubernetes.url(), &kubernetes.ca_base64());
     let engines = SearchEngines::start().await?;
     let converse = ConverseDouble::start().await?;
     converse.fall_back_to(text(
@@ -108,7 +117,14 @@ async fn main() -> integration_tests::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("eks          {} (moto plus the add-on APIs)", eks.url());
+    println!(
+        "eks          {} (moto plus the add-on APIs; {K8S_CLUSTER}'s endpoint is the Kubernetes API below)",
+        eks.url()
+    );
+    println!(
+        "kubernetes   {} (API server of {K8S_CLUSTER}: crash-looping, OOMKilled and pending pods, NotReady node, …)",
+        kubernetes.url()
+    );
     println!(
         "search       {} (DuckDuckGo, Brave, Tavily, SearXNG stand-ins)",
         engines.url()
@@ -123,6 +139,7 @@ async fn main() -> integration_tests::Result<()> {
     drop(converse);
     drop(engines);
     drop(eks);
+    drop(kubernetes);
     drop(moto);
     drop(prometheus);
     drop(alertmanager);
