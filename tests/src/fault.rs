@@ -25,6 +25,7 @@ pub const FAULT_MATRIX_FUNCTIONS: &[&str] = &[
     "prometheus-alerts",
     "web-search",
     "eks-info",
+    "k8s-info",
     "agent",
 ];
 

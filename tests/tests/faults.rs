@@ -22,7 +22,9 @@ use std::{
 use aws_sdk_ssm::types::ParameterType;
 use integration_tests::{
     bedrock::{ConverseDouble, text, tool_uses},
+    eks::point_cluster_at,
     fault::{FAULT_MATRIX_FUNCTIONS, Fault, FaultServer, Oversize},
+    k8s::KubernetesApi,
     lambda::{Invoke, LambdaFunction, Outcome},
     moto::Moto,
     prometheus::Prometheus,
@@ -61,6 +63,9 @@ struct Subject {
     /// For the agent's tool Lambdas: the model double that asks for one tool call per
     /// request, so the cell is what the model was told about the faulted call.
     tool_probe: Option<ConverseDouble>,
+    /// Each neighbour-fault row in a new process: for a function that calls the faulted
+    /// neighbour only on its first request (k8s-info describes a cluster once per process).
+    cold_per_row: bool,
 }
 
 impl Subject {
@@ -168,7 +173,7 @@ const ROWS: &[&str] = &[
 /// What each row must produce: `(code, retryable)`; `("ok", None)` is a success.
 fn expected(column: &str, row: &str) -> Option<(&'static str, Option<bool>)> {
     let function = column.split(' ').next().unwrap_or(column);
-    let uses_ssm = function != "eks-info";
+    let uses_ssm = !matches!(function, "eks-info" | "k8s-info");
     Some(match row {
         "SSM unavailable at cold start" if uses_ssm => ("UNAVAILABLE", Some(true)),
         "SSM unavailable at cold start" => return None,
@@ -285,6 +290,9 @@ async fn run_matrix(s: Subject) -> (&'static str, BTreeMap<&'static str, Cell>) 
         ("oversized body (>6 MB)", Fault::Oversized),
         ("HTTP protocol error", Fault::NotHttp),
     ] {
+        if s.cold_per_row {
+            f = LambdaFunction::start(s.function, &s.env).await.unwrap();
+        }
         s.upstream.set(fault).await.unwrap();
         let before = s.upstream.requests();
         let deadline = match fault {
@@ -460,6 +468,7 @@ async fn prometheus_subject(
         ssm: Some(ssm),
         env,
         tool_probe: None,
+        cold_per_row: false,
     }
 }
 
@@ -571,6 +580,7 @@ async fn web_search() {
         ssm: Some(ssm),
         env,
         tool_probe: None,
+        cold_per_row: false,
     };
     judge("web-search", vec![run_matrix(s).await]);
 }
@@ -601,8 +611,48 @@ async fn eks_info() {
         ssm: None,
         env,
         tool_probe: None,
+        cold_per_row: false,
     };
     judge("eks-info", vec![run_matrix(s).await]);
+}
+
+/// k8s-info: EKS (DescribeCluster, once per process: each row starts a new one) in front of
+/// the Kubernetes API double; the API server's own failures (401, 403, 410, an unreachable
+/// endpoint, a certificate from another CA) are in `tests/k8s_info.rs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn k8s_info() {
+    let (moto, _) = Moto::start_seeded().await.unwrap();
+    let proxy = FaultProxy::start(moto.endpoint()).await.unwrap();
+    let api = KubernetesApi::start("prod-eu", integration_tests::moto::REGION).unwrap();
+    point_cluster_at(&proxy, "prod-eu", api.url(), &api.ca_base64());
+    let upstream = FaultServer::start(
+        &proxy.url(),
+        &Oversize {
+            prefix: format!(
+                r#"{{"cluster":{{"name":"prod-eu","status":"ACTIVE","endpoint":"{}","certificateAuthority":{{"data":"{}"}},"tags":{{"#,
+                api.url(),
+                api.ca_base64()
+            ),
+            item: r#""team-{n}":"a tag value long enough to make the answer big""#.into(),
+            suffix: "}}}".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut env = env_for(&moto);
+    env.push(("AWS_ENDPOINT_URL_EKS".into(), upstream.url()));
+    let s = Subject {
+        column: "k8s-info",
+        upstream_var: "AWS_ENDPOINT_URL_EKS",
+        function: "k8s-info",
+        healthy: json!({"action": "list_nodes", "cluster_name": "prod-eu"}),
+        upstream,
+        ssm: None,
+        env,
+        tool_probe: None,
+        cold_per_row: true,
+    };
+    judge("k8s-info", vec![run_matrix(s).await]);
 }
 
 /// The agent has three neighbours, each a column: Bedrock, its tool Lambdas and its sessions
@@ -643,6 +693,7 @@ async fn agent() {
             ssm: Some(ssm),
             env,
             tool_probe: None,
+            cold_per_row: false,
         });
     }
 
@@ -689,6 +740,7 @@ async fn agent() {
             ssm: Some(ssm),
             env,
             tool_probe: Some(probe),
+            cold_per_row: false,
         });
     }
 
@@ -729,6 +781,7 @@ async fn agent() {
             ssm: Some(ssm),
             env,
             tool_probe: None,
+            cold_per_row: false,
         });
     }
 
@@ -777,7 +830,13 @@ fn judge(function: &str, results: Vec<(&'static str, BTreeMap<&'static str, Cell
                             cell.detail
                         ));
                     }
-                    if got.0 == "ok" && row.starts_with("oversized") && cell.detail != "truncated" {
+                    // k8s-info's oversized answer is EKS describing the cluster (its tags),
+                    // not the list it returns: nothing of it is cut.
+                    if got.0 == "ok"
+                        && row.starts_with("oversized")
+                        && cell.detail != "truncated"
+                        && *column != "k8s-info"
+                    {
                         mismatches.push(format!("{column} / {row}: not marked truncated"));
                     }
                     if cell.elapsed >= cell.deadline {

@@ -602,11 +602,6 @@ mod tests {
     }
 
     #[test]
-    fn the_input_type_accepts_exactly_the_schema_the_model_gets() {
-        common::tools::conforms::<K8sInput>(&common::tools::K8S_INFO).unwrap();
-    }
-
-    #[test]
     fn names_follow_kubernetes_and_eks() {
         assert!(valid_cluster_name("prod-eu") && valid_cluster_name("a_1"));
         assert!(

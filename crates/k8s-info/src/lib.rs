@@ -197,3 +197,13 @@ fn namespace_of(request: &Request) -> Option<&str> {
         Request::ListNodes { .. } => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_input_type_accepts_exactly_the_schema_the_model_gets() {
+        common::tools::conforms::<K8sInput>(&common::tools::K8S_INFO).unwrap();
+    }
+}
