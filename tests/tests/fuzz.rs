@@ -107,8 +107,15 @@ fn plausible(field: &str) -> BoxedStrategy<Value> {
         "match" | "label" | "match[]" => prop_oneof![
             string("[a-z_]{1,12}"),
             string("\\{[a-z]{1,5}=\"[a-z]{0,5}\"\\}"),
+            string("[a-z]{1,5}(=|!=|=~|!~)\"[a-z.*|(]{0,8}\"(,[a-z]{1,5}=\"[a-z]{0,4}\")?"),
         ]
         .boxed(),
+        "state" => prop::sample::select(vec!["firing", "pending", "any", "active", "expired", "on"]).prop_map(Value::from).boxed(),
+        "namespace" | "pod" | "container" => string("[a-z0-9][a-z0-9.-]{0,14}"),
+        "label_selector" => string("[a-z]{1,5}(=|!=|==| in )[a-z(),]{0,8}"),
+        "since" => string("[0-9]{1,3}[smhd]"),
+        "previous" => any::<bool>().prop_map(Value::from).boxed(),
+        "tail_lines" | "limit_bytes" => prop_oneof![(0u32..2_000).prop_map(Value::from), (0u32..2_000_000).prop_map(Value::from)].boxed(),
         "cluster_name" | "nodegroup_name" => string("[a-zA-Z][a-zA-Z0-9_-]{0,30}"),
         "region" => prop::sample::select(vec!["us-en", "de-de", "wt-wt", "xx"]).prop_map(Value::from).boxed(),
         "safesearch" => prop::sample::select(vec!["strict", "moderate", "off", "on"]).prop_map(Value::from).boxed(),
@@ -217,6 +224,34 @@ const EKS_FIELDS: &[&str] = &[
     "max_results",
 ];
 const AGENT_FIELDS: &[&str] = &["prompt", "session_id"];
+const ALERTS_FIELDS: &[&str] = &[
+    "action=alerts|rules|alertmanager_alerts|silences",
+    "state",
+    "match",
+    "max_results",
+    "workspace_id",
+];
+/// k8s-info refuses a field its action does not take, so its fields are fuzzed in two sets
+/// that mostly fit together: the lists, and the logs.
+const K8S_LIST_FIELDS: &[&str] = &[
+    "action=list_pods|events|list_workloads|workload_health",
+    "cluster_name",
+    "namespace",
+    "max_results",
+    "label_selector",
+];
+const K8S_LOGS_FIELDS: &[&str] = &[
+    "action=pod_logs",
+    "cluster_name",
+    "namespace",
+    "pod",
+    "container",
+    "previous",
+    "tail_lines",
+    "since",
+    "match",
+    "limit_bytes",
+];
 
 /// The only codes decoding an event may produce.
 fn is_decode_code(code: ErrorCode) -> bool {
@@ -278,6 +313,8 @@ proptest! {
             decoded::<prometheus_metadata::MetadataInput>(&event),
             decoded::<web_search::SearchInput>(&event),
             decoded::<eks_info::EksInput>(&event),
+            decoded::<prometheus_alerts::AlertsInput>(&event),
+            decoded::<k8s_info::K8sInput>(&event),
             decoded::<agent::AgentInput>(&event),
         ] {
             if let Err(e) = result {
@@ -297,6 +334,8 @@ struct Handlers {
     metadata: prometheus_metadata::PrometheusMetadata,
     search: web_search::WebSearch,
     eks: eks_info::EksInfo,
+    alerts: prometheus_alerts::PrometheusAlerts,
+    k8s: k8s_info::K8sInfo,
     agent: agent::Agent<agent::bedrock::Bedrock, agent::invoker::LambdaInvoker>,
 }
 
@@ -307,6 +346,10 @@ fn handlers() -> &'static Handlers {
             AppConfig::fixed(HashMap::from([
                 ("prometheus/url".to_owned(), "http://127.0.0.1:9".to_owned()),
                 ("websearch/url".to_owned(), "http://127.0.0.1:9".to_owned()),
+                (
+                    "alertmanager/url".to_owned(),
+                    "http://127.0.0.1:9".to_owned(),
+                ),
                 (
                     "model/id".to_owned(),
                     "anthropic.claude-3-5-sonnet-20241022-v2:0".to_owned(),
@@ -354,6 +397,34 @@ fn handlers() -> &'static Handlers {
                     .http_client(common::aws::http_client())
                     .build(),
             )),
+            alerts: prometheus_alerts::PrometheusAlerts {
+                prometheus: common::prometheus::PrometheusTool {
+                    api: api(),
+                    config: config(),
+                },
+            },
+            k8s: k8s_info::K8sInfo {
+                clusters: k8s_info::Clusters::with_clients(
+                    aws_sdk_eks::Client::from_conf(
+                        aws_sdk_eks::Config::builder()
+                            .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
+                            .region(aws_sdk_eks::config::Region::new("eu-west-1"))
+                            .endpoint_url("http://127.0.0.1:9")
+                            .credentials_provider(aws_sdk_eks::config::Credentials::new(
+                                "a", "b", None, None, "fuzz",
+                            ))
+                            .http_client(common::aws::http_client())
+                            .build(),
+                    ),
+                    common::sigv4::RequestSigner::new(
+                        aws_credential_types::provider::SharedCredentialsProvider::new(
+                            aws_credential_types::Credentials::new("a", "b", None, None, "fuzz"),
+                        ),
+                        "eu-west-1",
+                        "sts",
+                    ),
+                ),
+            },
             agent: agent::Agent::new(
                 agent::bedrock::Bedrock::new(),
                 agent::invoker::LambdaInvoker::new(),
@@ -421,6 +492,21 @@ proptest! {
     #[test]
     fn eks_info_input(input in input_for(EKS_FIELDS)) {
         validates(&handlers().eks, &input)?;
+    }
+
+    #[test]
+    fn prometheus_alerts_input(input in input_for(ALERTS_FIELDS)) {
+        validates(&handlers().alerts, &input)?;
+    }
+
+    #[test]
+    fn k8s_info_list_input(input in input_for(K8S_LIST_FIELDS)) {
+        validates(&handlers().k8s, &input)?;
+    }
+
+    #[test]
+    fn k8s_info_logs_input(input in input_for(K8S_LOGS_FIELDS)) {
+        validates(&handlers().k8s, &input)?;
     }
 
     #[test]
@@ -907,6 +993,9 @@ fn every_input_target_reaches_both_refusal_and_the_upstream_call() {
         ),
         ("web_search", outcomes(&h.search, SEARCH_FIELDS)),
         ("eks_info", outcomes(&h.eks, EKS_FIELDS)),
+        ("prometheus_alerts", outcomes(&h.alerts, ALERTS_FIELDS)),
+        ("k8s_info lists", outcomes(&h.k8s, K8S_LIST_FIELDS)),
+        ("k8s_info logs", outcomes(&h.k8s, K8S_LOGS_FIELDS)),
         ("agent", outcomes(&h.agent, AGENT_FIELDS)),
     ] {
         println!("{name}: {invalid} refused, {valid} reached the upstream call");
