@@ -17,7 +17,7 @@ coldstart:
 measure-prometheus:
 	bash scripts/measure-prometheus.sh
 
-# eks-info: cold start and warm latency of describe_cluster and cluster_health, RSS, zip size.
+# eks-info and k8s-info: cold start and warm latency (moto, the Kubernetes API double), RSS, zips.
 measure-eks:
 	bash scripts/measure-eks.sh
 

@@ -543,6 +543,9 @@ def pod_log(store, pod, query):
 # ---------------------------------------------------------------------------- the server
 
 class Handler(BaseHTTPRequestHandler):
+    # Headers and body go out in separate writes; with Nagle on, the client's delayed ACK
+    # stalls each kept-alive answer by about 40 ms.
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
     server_version = "k8s-double"
     sys_version = ""
