@@ -401,3 +401,111 @@ pub async fn judge(api: &ClusterApi<'_>, namespace: Option<&str>) -> Result<Valu
         "notes": notes,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(name: &str, phase: &str, status: Value) -> Value {
+        json!({"metadata": {"name": name, "namespace": "prod"},
+               "status": {"phase": phase, "containerStatuses": [status]}})
+    }
+
+    #[test]
+    fn each_pod_check_finds_its_problem_and_only_it() {
+        let now = common::time::parse_rfc3339("2026-01-01T01:00:00Z").unwrap();
+        let pods = [
+            pod(
+                "crash",
+                "Running",
+                json!({"name": "app", "restartCount": 4,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"reason": "Error", "exitCode": 1}}}),
+            ),
+            pod(
+                "pull",
+                "Pending",
+                json!({"name": "app",
+                "state": {"waiting": {"reason": "ImagePullBackOff"}}}),
+            ),
+            pod(
+                "oom",
+                "Running",
+                json!({"name": "app", "ready": true, "state": {"running": {}},
+                "lastState": {"terminated": {"reason": "OOMKilled", "finishedAt": "2026-01-01T00:30:00Z"}}}),
+            ),
+            pod(
+                "old-oom",
+                "Running",
+                json!({"name": "app", "ready": true, "state": {"running": {}},
+                "lastState": {"terminated": {"reason": "OOMKilled", "finishedAt": "2025-12-31T20:00:00Z"}}}),
+            ),
+            pod(
+                "fine",
+                "Running",
+                json!({"name": "app", "ready": true, "state": {"running": {}}}),
+            ),
+        ];
+        let events = [
+            json!({"reason": "FailedScheduling", "message": "0/3 nodes are available",
+            "involvedObject": {"namespace": "prod", "name": "pull"}}),
+        ];
+        let checks = pod_checks(&pods, &events, now);
+        let by = |name: &str| checks.iter().find(|c| c.name == name).unwrap();
+        assert_eq!(
+            by("crash_looping_pods").objects,
+            ["prod/crash: container app in CrashLoopBackOff (4 restarts), last exit: Error"]
+        );
+        assert_eq!(by("crash_looping_pods").status, Status::Critical);
+        assert_eq!(
+            by("image_pull_failures").objects,
+            ["prod/pull: container app: ImagePullBackOff"]
+        );
+        assert_eq!(by("image_pull_failures").status, Status::Critical);
+        assert_eq!(
+            by("oom_killed").objects,
+            ["prod/oom: container app OOMKilled"]
+        );
+        assert_eq!(
+            by("pending_pods").objects,
+            ["prod/pull: 0/3 nodes are available"]
+        );
+        let healthy = pod_checks(&pods[4..], &[], now);
+        assert!(
+            healthy
+                .iter()
+                .all(|c| c.status == Status::Ok && c.objects.is_empty())
+        );
+    }
+
+    #[test]
+    fn deployments_nodes_pvcs_and_jobs_are_judged() {
+        let deployments = [
+            json!({"metadata": {"name": "none", "namespace": "p"}, "spec": {"replicas": 2},
+                   "status": {"availableReplicas": 0}}),
+            json!({"metadata": {"name": "ok", "namespace": "p"}, "spec": {"replicas": 1},
+                   "status": {"availableReplicas": 1}}),
+        ];
+        let d = deployment_check(&deployments);
+        assert_eq!(
+            (d.status, d.objects.clone()),
+            (Status::Critical, vec!["p/none: 0/2 available".to_owned()])
+        );
+        let nodes = [
+            json!({"metadata": {"name": "n1"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+                   "spec": {"unschedulable": true}}),
+        ];
+        let n = node_check(&nodes);
+        assert_eq!(
+            (n.status, n.objects.clone()),
+            (Status::Warning, vec!["n1: cordoned".to_owned()])
+        );
+        let p = pvc_check(&[
+            json!({"metadata": {"name": "c", "namespace": "p"}, "status": {"phase": "Pending"}}),
+        ]);
+        assert_eq!(p.objects, ["p/c: Pending"]);
+        let j = job_check(&[json!({"metadata": {"name": "j", "namespace": "p"},
+            "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}})]);
+        assert_eq!(j.objects, ["p/j: BackoffLimitExceeded"]);
+    }
+}
