@@ -495,6 +495,85 @@ async fn a_token_refused_once_is_renewed_and_the_request_retried() {
     assert_eq!(statuses.last(), Some(&200));
 }
 
+/// What the accepted answers above prove rests on the double refusing what EKS refuses: a
+/// token k8s-info makes is taken, and one for another cluster, one 16 minutes old, one signed
+/// with another secret and one with a changed signature are each a 401.
+#[tokio::test]
+async fn the_double_refuses_every_token_eks_would() {
+    use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
+    use std::time::SystemTime;
+
+    let api = KubernetesApi::start(CLUSTER, moto::REGION).unwrap();
+    let signer = |secret: &str| {
+        RequestSigner::new(
+            SharedCredentialsProvider::new(Credentials::new(
+                integration_tests::verifier::ACCESS_KEY,
+                secret,
+                None,
+                None,
+                "test",
+            )),
+            moto::REGION,
+            "sts",
+        )
+    };
+    let good = signer(integration_tests::verifier::SECRET_KEY);
+    let now = SystemTime::now();
+    let token = |signer: RequestSigner, cluster: &'static str, at: SystemTime| async move {
+        k8s_info::access::token::make(&signer, cluster, at)
+            .await
+            .unwrap()
+    };
+    let ask = |token: String| {
+        let client = api.client().unwrap();
+        let url = format!("{}/api/v1/nodes", api.url());
+        async move {
+            client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        ask(token(good, CLUSTER, now).await).await,
+        200,
+        "{}",
+        api.logs()
+    );
+    let good = signer(integration_tests::verifier::SECRET_KEY);
+    assert_eq!(ask(token(good, "staging", now).await).await, 401);
+    let good = signer(integration_tests::verifier::SECRET_KEY);
+    let old = now - Duration::from_secs(16 * 60);
+    assert_eq!(ask(token(good, CLUSTER, old).await).await, 401);
+    assert_eq!(
+        ask(token(signer("another-secret"), CLUSTER, now).await).await,
+        401
+    );
+    // The same URL with the signature's last hex digit changed.
+    let url = format!(
+        "https://sts.{}.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+        moto::REGION
+    );
+    let mut presigned = signer(integration_tests::verifier::SECRET_KEY)
+        .presign(
+            &url,
+            &[("x-k8s-aws-id", CLUSTER)],
+            Duration::from_secs(60),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ask(k8s::token_of(&presigned)).await, 200);
+    let at = presigned.find("X-Amz-Signature=").unwrap() + "X-Amz-Signature=".len() + 63;
+    let digit = if &presigned[at..=at] == "0" { "1" } else { "0" };
+    presigned.replace_range(at..=at, digit);
+    assert_eq!(ask(k8s::token_of(&presigned)).await, 401);
+}
+
 #[tokio::test]
 async fn a_server_not_signed_by_the_cluster_ca_is_refused() {
     let s = stack_with_ca(KubernetesApi::other_ca_base64).await;
