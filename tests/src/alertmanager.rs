@@ -130,8 +130,8 @@ impl Alertmanager {
         let body = json!({
             "matchers": matchers,
             // Whole seconds, so a start of "now" is a moment in the past: active at once.
-            "startsAt": rfc3339(starts.as_secs() as i64),
-            "endsAt": rfc3339(ends.as_secs() as i64),
+            "startsAt": common::time::format_rfc3339(1000 * starts.as_secs() as i64),
+            "endsAt": common::time::format_rfc3339(1000 * ends.as_secs() as i64),
             "createdBy": "integration-tests",
             "comment": comment,
         });
@@ -247,39 +247,5 @@ impl Alertmanager {
             return Ok(Value::Null);
         }
         Ok(serde_json::from_str(&text)?)
-    }
-}
-
-/// `seconds` since the epoch as RFC 3339 in UTC (`2026-01-01T00:00:00Z`).
-fn rfc3339(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rfc3339;
-
-    #[test]
-    fn rfc3339_in_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_767_225_600), "2026-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_825_599), "2000-02-29T11:59:59Z");
     }
 }

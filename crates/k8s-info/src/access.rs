@@ -445,21 +445,10 @@ fn client_trusting(cluster: &str, ca_base64: &str) -> Result<reqwest::Client, To
     if roots.is_empty() {
         return Err(bad_ca());
     }
-    let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|_| ToolError::internal("the TLS provider supports no safe protocol version"))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .user_agent(concat!("devops-agent-k8s-info/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(3))
-        .pool_idle_timeout(Duration::from_secs(50))
-        .build()
-        .map_err(|_| ToolError::internal("the HTTP client could not be built"))
+    common::http::client_trusting(
+        concat!("devops-agent-k8s-info/", env!("CARGO_PKG_VERSION")),
+        roots,
+    )
 }
 
 /// A failure to reach the API server, said in the cluster's terms.

@@ -84,17 +84,12 @@ impl Matcher {
     /// The matcher as one Alertmanager `filter` parameter: `name=~"value"`, re-quoted with
     /// the escapes Alertmanager reads.
     pub fn to_filter(&self) -> String {
-        let mut out = format!("{}{}\"", self.name, self.op.as_str());
-        for c in self.value.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '"' => out.push_str("\\\""),
-                '\n' => out.push_str("\\n"),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-        out
+        format!(
+            "{}{}{}",
+            self.name,
+            self.op.as_str(),
+            common::prometheus::promql_string(&self.value)
+        )
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use common::{
     Handler, Invocation, ToolError,
     error::ErrorCode,
-    prometheus::{Backend, PrometheusTool, check_workspace_id},
+    prometheus::{Backend, PrometheusTool, check_workspace_id, promql_string},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, value::RawValue};
@@ -179,22 +179,6 @@ impl MetadataInput {
         }
         Ok(limit as usize)
     }
-}
-
-/// `name` as a PromQL double-quoted string literal.
-fn promql_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The handler, holding the clients `main` built once per cold start.
@@ -488,12 +472,6 @@ mod tests {
             input[field] = value;
             refused(input, &format!("{field} does not apply to server_info"));
         }
-    }
-
-    #[test]
-    fn regexes_become_safe_promql_strings() {
-        assert_eq!(promql_string(r#"http_.*"#), r#""http_.*""#);
-        assert_eq!(promql_string(r#"a"b\c"#), r#""a\"b\\c""#);
     }
 
     #[test]

@@ -605,6 +605,23 @@ async fn region(settings: &Settings) -> Result<String, ToolError> {
     }
 }
 
+/// `text` as a PromQL (and Alertmanager matcher) double-quoted string: `\`, `"` and line
+/// breaks escaped, so a caller's regex or value cannot end the string early.
+pub fn promql_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Whether `url` is an AMP workspace's URL (`https://aps-workspaces.<region>.amazonaws.com/workspaces/ws-…`).
 pub fn is_amp_url(url: &str) -> bool {
     url.contains("://aps-workspaces.") && url.contains("/workspaces/ws-")
@@ -724,6 +741,12 @@ mod tests {
                 "workspace_id must be `ws-` followed by 1 to 64 letters, digits or dashes",
             );
         }
+    }
+
+    #[test]
+    fn strings_are_quoted_so_nothing_ends_them_early() {
+        assert_eq!(promql_string(r#"http_.*"#), r#""http_.*""#);
+        assert_eq!(promql_string("a\"b\\c\nd"), r#""a\"b\\c\nd""#);
     }
 
     #[test]
