@@ -186,10 +186,12 @@ async fn a_tool_then_an_answer_through_the_real_tool_lambda() {
     assert_eq!(
         tools,
         [
+            "prometheus_alerts",
             "prometheus_metadata",
             "prometheus_query",
             "prometheus_range_query",
             "eks_info",
+            "k8s_info",
             "web_search"
         ]
     );
