@@ -31,6 +31,33 @@ async fn call<H: Handler>(h: &H, input: Value) -> Result<Value, ToolError> {
     integration_tests::handle(h, input, Duration::from_secs(30)).await
 }
 
+/// The function's point limit is Prometheus' own: the most steps it lets through, Prometheus
+/// answers (11,000 steps, 11,001 points); one more is refused before any request.
+#[tokio::test]
+async fn the_point_limit_is_exactly_prometheus_own() {
+    let prometheus = Prometheus::start().await.unwrap();
+    let h = PrometheusRangeQuery {
+        prometheus: common::prometheus::PrometheusTool {
+            api: api(),
+            config: config(prometheus.url()),
+        },
+    };
+    let out = call(
+        &h,
+        json!({"query": "vector(1)", "start": 1_767_225_600, "end": 1_767_236_600, "step": 1, "max_points": 2}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["series"][0]["summary"]["count"], 11_001, "{out}");
+    let e = call(
+        &h,
+        json!({"query": "vector(1)", "start": 1_767_225_600, "end": 1_767_236_601, "step": 1}),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.message.contains("11002 points"), "{e}");
+}
+
 #[tokio::test]
 async fn range_queries_summarise_every_point_and_downsample_values() {
     let prometheus = Prometheus::start().await.unwrap();
@@ -158,7 +185,7 @@ async fn range_input_is_refused_before_any_request() {
         ),
         (
             json!({"query": "up", "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z", "step": "1s"}),
-            "86401 points per series; Prometheus allows at most 11000",
+            "86401 points per series; Prometheus allows at most 11001",
         ),
         (
             json!({"query": "up", "max_points": 1}),

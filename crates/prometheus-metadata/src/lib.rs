@@ -109,7 +109,12 @@ fn valid_label_name(label: &str) -> bool {
 
 fn check_match(field: &str, text: &str) -> Result<(), ToolError> {
     let chars = text.chars().count();
-    if text.trim().is_empty() || chars > MAX_MATCH_CHARS {
+    if chars > 0 && text.trim().is_empty() {
+        return Err(ToolError::invalid_input(format!(
+            "{field} must not be blank"
+        )));
+    }
+    if chars == 0 || chars > MAX_MATCH_CHARS {
         return Err(ToolError::invalid_input(format!(
             "{field} must be 1 to {MAX_MATCH_CHARS} characters, got {chars}"
         )));
@@ -410,10 +415,7 @@ mod tests {
                 &format!("{field} must be 1 to 1000 characters, got 0"),
             );
             // Blank counts as empty (the message gives its length).
-            refused(
-                with("   ".into()),
-                &format!("{field} must be 1 to 1000 characters, got 3"),
-            );
+            refused(with("   ".into()), &format!("{field} must not be blank"));
             refused(
                 with("x".repeat(1_001)),
                 &format!("{field} must be 1 to 1000 characters, got 1001"),

@@ -37,8 +37,9 @@ pub const DEFAULT_MAX_SERIES: u32 = 50;
 pub const MAX_POINTS: u32 = 1_000;
 /// `max_points` when none is given (also the target of the default step).
 pub const DEFAULT_MAX_POINTS: u32 = 120;
-/// Prometheus refuses ranges with more points per series than this.
-pub const PROMETHEUS_MAX_POINTS: i64 = 11_000;
+/// Prometheus refuses a range of more steps than this (`(end - start) / step > 11000` in its
+/// API): at most 11,001 points per series.
+pub const PROMETHEUS_MAX_STEPS: i64 = 11_000;
 /// Default range when no `start` is given.
 pub const DEFAULT_RANGE: Duration = Duration::from_secs(3600);
 /// The steps a default is chosen from, in seconds.
@@ -133,10 +134,12 @@ impl RangeInput {
             Some(step) => step.as_millis() as i64,
             None => default_step(end_ms - start_ms, i64::from(DEFAULT_MAX_POINTS)),
         };
-        let points = (end_ms - start_ms) / step_ms + 1;
-        if points > PROMETHEUS_MAX_POINTS {
+        let steps = (end_ms - start_ms) / step_ms;
+        if steps > PROMETHEUS_MAX_STEPS {
             return Err(ToolError::invalid_input(format!(
-                "the range and step give {points} points per series; Prometheus allows at most {PROMETHEUS_MAX_POINTS}: widen the step or shorten the range"
+                "the range and step give {} points per series; Prometheus allows at most {}: widen the step or shorten the range",
+                steps + 1,
+                PROMETHEUS_MAX_STEPS + 1
             )));
         }
         Ok(Checked {
@@ -610,21 +613,21 @@ mod tests {
     }
 
     #[test]
-    fn at_most_11000_points_per_series() {
-        // 10,999 steps of 1s: 11,000 points.
-        let checked = accepted(json!({"query": "up", "start": NOW_S - 10_999, "step": 1}));
+    fn at_most_11001_points_per_series_as_prometheus_allows() {
+        // 11,000 steps of 1s: 11,001 points, which Prometheus answers.
+        let checked = accepted(json!({"query": "up", "start": NOW_S - 11_000, "step": 1}));
         assert_eq!(
             (checked.range.end_ms - checked.range.start_ms) / checked.range.step_ms + 1,
-            11_000
+            11_001
         );
         refused(
-            json!({"query": "up", "start": NOW_S - 11_000, "step": 1}),
-            "the range and step give 11001 points per series; Prometheus allows at most 11000: widen the step or shorten the range",
+            json!({"query": "up", "start": NOW_S - 11_001, "step": 1}),
+            "the range and step give 11002 points per series; Prometheus allows at most 11001: widen the step or shorten the range",
         );
         // The limit holds for the default step too: its largest rung (1d) over 56 years.
         refused(
             json!({"query": "up", "start": 0}),
-            "the range and step give 20455 points per series; Prometheus allows at most 11000",
+            "the range and step give 20455 points per series; Prometheus allows at most 11001",
         );
     }
 
