@@ -15,10 +15,7 @@ use std::{
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::{
-    Result,
-    process::{ServerProcess, free_port},
-};
+use crate::{Result, process::ServerProcess};
 
 /// The configuration: every alert goes to a receiver that sends nothing.
 const CONFIG: &str = r#"route:
@@ -55,43 +52,30 @@ impl Alertmanager {
         let storage = dir.path().join("data");
         std::fs::create_dir(&storage)?;
 
-        // Alertmanager cannot announce a port it picked; retry if another process took ours.
-        let mut last_error = None;
-        for _ in 0..3 {
-            let port = free_port()?;
-            let mut command = Command::new("prometheus-alertmanager");
-            command
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!("--storage.path={}", storage.display()))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .arg("--cluster.listen-address=")
-                .arg(format!(
-                    "--web.route-prefix={}",
-                    if prefix.is_empty() { "/" } else { prefix }
-                ))
-                .arg("--log.level=warn");
-            let mut process = ServerProcess::spawn(
-                "alertmanager",
-                &mut command,
-                &dir.path().join("alertmanager.log"),
-            )
-            .map_err(|e| format!("{e} (install Debian's `prometheus-alertmanager`)"))?;
-            let url = format!("http://127.0.0.1:{port}{prefix}");
-            match process
-                .wait_ready(&format!("{url}/-/ready"), Duration::from_secs(30))
-                .await
-            {
-                Ok(()) => {
-                    return Ok(Self {
-                        process,
-                        url,
-                        _dir: dir,
-                    });
-                }
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| "alertmanager did not start".into()))
+        let route_prefix = if prefix.is_empty() { "/" } else { prefix };
+        let (process, url) = ServerProcess::spawn_ready(
+            "alertmanager",
+            &dir.path().join("alertmanager.log"),
+            |port| {
+                let mut command = Command::new("prometheus-alertmanager");
+                command
+                    .arg(format!("--config.file={}", config.display()))
+                    .arg(format!("--storage.path={}", storage.display()))
+                    .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                    .arg("--cluster.listen-address=")
+                    .arg(format!("--web.route-prefix={route_prefix}"))
+                    .arg("--log.level=warn");
+                command
+            },
+            |port| format!("http://127.0.0.1:{port}{prefix}"),
+        )
+        .await
+        .map_err(|e| format!("{e} (install Debian's `prometheus-alertmanager`)"))?;
+        Ok(Self {
+            process,
+            url,
+            _dir: dir,
+        })
     }
 
     /// Base URL, e.g. `http://127.0.0.1:40123` (with the route prefix, if any).

@@ -87,6 +87,32 @@ impl ServerProcess {
         }
     }
 
+    /// Starts a server that cannot announce the port it bound (Prometheus, Alertmanager):
+    /// `command(port)` on a port that was free a moment ago, until `base_url(port)` +
+    /// `/-/ready` answers. Another process may take the port between the pick and the bind,
+    /// so that is tried three times. Returns the process and its base URL.
+    pub async fn spawn_ready(
+        name: &str,
+        log: &Path,
+        command: impl Fn(u16) -> Command,
+        base_url: impl Fn(u16) -> String,
+    ) -> Result<(Self, String)> {
+        let mut last_error = None;
+        for _ in 0..3 {
+            let port = free_port()?;
+            let mut process = Self::spawn(name, &mut command(port), log)?;
+            let url = base_url(port);
+            match process
+                .wait_ready(&format!("{url}/-/ready"), Duration::from_secs(30))
+                .await
+            {
+                Ok(()) => return Ok((process, url)),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| format!("{name} did not start").into()))
+    }
+
     /// Polls `url` until it answers 2xx, the process exits, or `timeout` passes.
     pub async fn wait_ready(&mut self, url: &str, timeout: Duration) -> Result<()> {
         let client = crate::http_client();

@@ -15,10 +15,7 @@ use std::{
 
 use tempfile::TempDir;
 
-use crate::{
-    Result,
-    process::{ServerProcess, free_port},
-};
+use crate::{Result, process::ServerProcess};
 
 /// The data set. Every series has a sample every [`STEP`] seconds from [`T0`] to [`T_END`]
 /// inclusive ([`POINTS`] samples); sample `i` is at `T0 + i * STEP`.
@@ -186,39 +183,28 @@ impl Prometheus {
         let config = dir.path().join("prometheus.yml");
         std::fs::write(&config, config_text)?;
 
-        // Prometheus cannot announce a port it picked; retry if another process took ours.
-        let mut last_error = None;
-        for _ in 0..3 {
-            let port = free_port()?;
-            let mut command = Command::new("prometheus");
-            command
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!("--storage.tsdb.path={}", data.display()))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .arg("--storage.tsdb.retention.time=100y")
-                .arg("--log.level=warn")
-                .args(extra_args);
-            let mut process = ServerProcess::spawn(
-                "prometheus",
-                &mut command,
-                &dir.path().join("prometheus.log"),
-            )?;
-            let url = format!("http://127.0.0.1:{port}");
-            match process
-                .wait_ready(&format!("{url}/-/ready"), Duration::from_secs(30))
-                .await
-            {
-                Ok(()) => {
-                    return Ok(Self {
-                        process,
-                        url,
-                        _dir: dir,
-                    });
-                }
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| "prometheus did not start".into()))
+        let (process, url) = ServerProcess::spawn_ready(
+            "prometheus",
+            &dir.path().join("prometheus.log"),
+            |port| {
+                let mut command = Command::new("prometheus");
+                command
+                    .arg(format!("--config.file={}", config.display()))
+                    .arg(format!("--storage.tsdb.path={}", data.display()))
+                    .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                    .arg("--storage.tsdb.retention.time=100y")
+                    .arg("--log.level=warn")
+                    .args(extra_args);
+                command
+            },
+            |port| format!("http://127.0.0.1:{port}"),
+        )
+        .await?;
+        Ok(Self {
+            process,
+            url,
+            _dir: dir,
+        })
     }
 
     /// For a Prometheus from [`start_alerting`](Self::start_alerting): polls until every

@@ -38,6 +38,16 @@ pub fn form_encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> S
     out
 }
 
+/// `path?query` with the pairs form-encoded, or `path` alone when there are none.
+pub fn path_with_query(path: &str, query: &[(&str, &str)]) -> String {
+    let query = form_encode(query.iter().copied());
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
 /// A reqwest client for upstream calls: rustls with ring, a connect timeout, no per-request
 /// TLS set-up (build it once in `main` and share it). Per-call timeouts come from
 /// [`crate::deadline::Deadline::budget`].

@@ -282,7 +282,7 @@ impl Clusters {
         query: &[(&str, &str)],
         deadline: &Deadline,
     ) -> Result<Value, ToolError> {
-        let target = with_query(path, query);
+        let target = common::http::path_with_query(path, query);
         with_retries(&Backoff::UPSTREAM, deadline, |_| async {
             let (status, body) = self
                 .send(cluster, &target, deadline, MAX_ANSWER_BYTES)
@@ -309,7 +309,7 @@ impl Clusters {
         deadline: &Deadline,
         max_bytes: usize,
     ) -> Result<String, ToolError> {
-        let target = with_query(path, query);
+        let target = common::http::path_with_query(path, query);
         with_retries(&Backoff::UPSTREAM, deadline, |_| async {
             let (status, body) = self.send(cluster, &target, deadline, max_bytes).await?;
             if !(200..300).contains(&status) {
@@ -409,17 +409,6 @@ impl ClusterApi<'_> {
         self.clusters
             .list(self.cluster, path, query, max, self.deadline, keep)
             .await
-    }
-}
-
-fn with_query(path: &str, query: &[(&str, &str)]) -> String {
-    if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!(
-            "{path}?{}",
-            common::http::form_encode(query.iter().copied())
-        )
     }
 }
 

@@ -76,24 +76,14 @@ impl Handler for K8sInfo {
         // Listing in a namespace that does not exist answers an empty list (the API does not
         // tell who may not see which namespaces exist): ask for the namespace first, so a
         // misspelt one is NOT_FOUND and not a healthy-looking nothing.
-        if let (
-            Request::ListPods {
-                namespace: Some(ns),
-                ..
-            }
-            | Request::Events {
-                namespace: Some(ns),
-                ..
-            }
-            | Request::ListWorkloads {
-                namespace: Some(ns),
-                ..
-            }
-            | Request::WorkloadHealth {
-                namespace: Some(ns),
-            },
-        ) = (&request,)
-        {
+        let lists = matches!(
+            request,
+            Request::ListPods { .. }
+                | Request::Events { .. }
+                | Request::ListWorkloads { .. }
+                | Request::WorkloadHealth { .. }
+        );
+        if lists && let Some(ns) = namespace_of(&request) {
             api.get_json(&format!("/api/v1/namespaces/{ns}"), &[])
                 .await?;
         }

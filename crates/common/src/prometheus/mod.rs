@@ -37,7 +37,7 @@ use crate::{
     config::Secret,
     deadline::Deadline,
     error::{ErrorCode, ToolError},
-    http::form_encode,
+    http::{form_encode, path_with_query},
     retry::{Backoff, with_retries},
     sigv4::RequestSigner,
 };
@@ -437,12 +437,7 @@ impl PrometheusApi {
         timeout: Duration,
         deadline: &Deadline,
     ) -> Result<ApiData, ToolError> {
-        let query = form_encode(query.iter().copied());
-        let path = if query.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{query}")
-        };
+        let path = path_with_query(path, query);
         with_retries(&Backoff::UPSTREAM, deadline, |_| {
             self.once(target, reqwest::Method::GET, &path, "", timeout, deadline)
         })
@@ -462,12 +457,7 @@ impl PrometheusApi {
         deadline: &Deadline,
         service: &'static str,
     ) -> Result<Vec<u8>, ToolError> {
-        let query = form_encode(query.iter().copied());
-        let path = if query.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{query}")
-        };
+        let path = path_with_query(path, query);
         with_retries(&Backoff::UPSTREAM, deadline, |_| async {
             let (status, body) = self
                 .exchange(
