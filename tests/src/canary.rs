@@ -27,9 +27,14 @@ pub const MODEL_API_KEY: &str = "canary-model-key-71fa09c2e4d8";
 /// The SecureString of the configuration tests.
 pub const SSM_SECURE_STRING: &str = "canary-6f1d2a9e-never-print-me";
 
+/// A bearer token in an HTTP event's `Authorization` header (API Gateway passes the header on
+/// after its JWT authorizer has checked it).
+pub const BEARER_TOKEN: &str = "canary-bearer-eyJ0b2tlbiI6ImF1ZGl0In0";
+
 /// Every canary, with the SigV4 verifier's credentials (odd characters on purpose) and the
 /// Kubernetes double's secrets (a pod's env value, a Secret's data, what its logs leak).
-pub const ALL: [&str; 11] = [
+pub const ALL: [&str; 12] = [
+    BEARER_TOKEN,
     AWS_SECRET_ACCESS_KEY,
     AWS_SESSION_TOKEN,
     SEARCH_API_KEY,

@@ -9,6 +9,11 @@
 //! |---|---|
 //! | [`web`] | the Function URL: the chat page, answers streamed as Server-Sent Events; every other event goes to `common`'s buffered pipeline |
 //! | [`agent`] | [`Agent`], the handler: checks the question, reads settings and session, runs the loop, saves the turn |
+//! | [`owner`] | whose items are whose in the sessions table: each caller's sessions, budget and slots are their own |
+//! | [`inflight`] | a caller's questions in flight (`agent/max_concurrent_per_caller`), counted across instances |
+//! | [`budget`] | a caller's daily token budget (`agent/daily_token_budget`) |
+//! | [`audit`] | the one audit line per question: who asked, what ran, what it cost |
+//! | [`pricing`] | what tokens cost, and the tokens a budget counts |
 //! | [`io`] | the input, the output and their checks |
 //! | [`settings`] | the agent's settings from configuration, and the default system prompt |
 //! | [`tool_loop`] | the loop: model calls with retries and context trimming, concurrent tool calls |
@@ -24,13 +29,18 @@
 //! the model that tool results are untrusted data.
 
 pub mod agent;
+pub mod audit;
 pub mod bedrock;
+pub mod budget;
 pub mod conversation;
 pub mod events;
+pub mod inflight;
 pub mod invoker;
 pub mod io;
 pub mod model;
 pub mod openai;
+pub mod owner;
+pub mod pricing;
 pub mod providers;
 pub mod registry;
 pub mod sessions;

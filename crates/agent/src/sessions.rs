@@ -1,7 +1,9 @@
 //! Conversation history across invocations, in DynamoDB (`agent/sessions_table`).
 //!
-//! One item per session: `session_id` (the key), `history` (the conversation as JSON),
-//! `version` (a counter) and `expires_at` (the table's TTL attribute). Every write is
+//! One item per session: `session_id` (the table's key: `<owner key>#<session id>`, so each
+//! caller's sessions are their own, [`crate::owner`]), `owner` (whose it is, for an operator
+//! reading the table), `history` (the conversation as JSON), `version` (a counter) and
+//! `expires_at` (the table's TTL attribute). Every write is
 //! conditional on the version read, so two requests on one session cannot overwrite each
 //! other's turn: the loser reads the winner's history, appends its own turn to it and writes
 //! again ([`SessionStore::save_turn`]).
@@ -14,7 +16,10 @@ use std::time::Duration;
 use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use common::{ErrorCode, ToolError};
 
-use crate::conversation::{Message, drop_oldest_turn, shrink_oldest_tool_result, window_start};
+use crate::{
+    conversation::{Message, drop_oldest_turn, shrink_oldest_tool_result, window_start},
+    owner::Owner,
+};
 
 /// How long a session is kept after its last turn.
 pub const SESSION_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -50,10 +55,17 @@ pub struct SessionStore {
     table: String,
 }
 
+/// The table's key of `owner`'s session `session_id`. A session id holds no `#` (the
+/// contract's characters), so no two (owner, id) pairs share a key, and no session key is
+/// the key of a budget or in-flight item.
+pub fn session_key(owner: &Owner, session_id: &str) -> String {
+    format!("{}#{session_id}", owner.key())
+}
+
 /// A failed call to the sessions table: `common`'s mapping of AWS failures (so throttling,
 /// an outage and a broken answer are named as for every other AWS call), except that a
 /// missing table is the configuration's fault.
-fn dynamodb_error<E>(
+pub(crate) fn dynamodb_error<E>(
     e: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> ToolError
 where
@@ -77,13 +89,17 @@ impl SessionStore {
         }
     }
 
-    /// The session's history (empty and version 0 when it does not exist yet).
-    pub async fn load(&self, session_id: &str) -> Result<Stored, ToolError> {
+    /// `owner`'s session `session_id` (empty and version 0 when it does not exist yet, also
+    /// when another caller has a session of that id).
+    pub async fn load(&self, owner: &Owner, session_id: &str) -> Result<Stored, ToolError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("session_id", AttributeValue::S(session_id.to_owned()))
+            .key(
+                "session_id",
+                AttributeValue::S(session_key(owner, session_id)),
+            )
             .consistent_read(true)
             .send()
             .await
@@ -115,6 +131,7 @@ impl SessionStore {
     /// `read_version`. The history is shortened first if it would not fit in an item.
     pub async fn save(
         &self,
+        owner: &Owner,
         session_id: &str,
         mut history: Vec<Message>,
         read_version: u64,
@@ -130,7 +147,11 @@ impl SessionStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("session_id", AttributeValue::S(session_id.to_owned()))
+            .item(
+                "session_id",
+                AttributeValue::S(session_key(owner, session_id)),
+            )
+            .item("owner", AttributeValue::S(owner.name().to_owned()))
             .item("history", AttributeValue::S(json))
             .item("version", AttributeValue::N((read_version + 1).to_string()))
             .item("expires_at", AttributeValue::N(expires.to_string()));
@@ -159,6 +180,7 @@ impl SessionStore {
     /// [`SESSION_WRITE_ATTEMPTS`] times: two questions asked at once both stay in the record.
     pub async fn save_turn(
         &self,
+        owner: &Owner,
         session_id: &str,
         mut history: Vec<Message>,
         mut read_version: u64,
@@ -168,11 +190,15 @@ impl SessionStore {
         for _ in 0..SESSION_WRITE_ATTEMPTS {
             let start = window_start(&history, window_size.max(1) * 2);
             history.drain(..start);
-            if self.save(session_id, history.clone(), read_version).await? == Saved::Written {
+            if self
+                .save(owner, session_id, history.clone(), read_version)
+                .await?
+                == Saved::Written
+            {
                 return Ok(());
             }
             // Another request on this session wrote first: keep its turn, add ours after it.
-            let latest = self.load(session_id).await?;
+            let latest = self.load(owner, session_id).await?;
             read_version = latest.version;
             history = latest.history;
             for message in turn {

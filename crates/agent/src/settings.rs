@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use common::{Settings, ToolError};
 
-use crate::model::{Guardrail, Inference, Provider};
+use crate::{
+    model::{Guardrail, Inference, Provider},
+    pricing::Prices,
+};
 
 /// The system prompt when `agent/system_prompt` is not set.
 pub const DEFAULT_SYSTEM_PROMPT: &str = "You are a DevOps assistant for platform engineers who run Amazon EKS and Prometheus on AWS. \
@@ -39,7 +42,19 @@ pub struct AgentSettings {
     pub guardrail: Option<Guardrail>,
     /// Whether to put cache points after the system prompt and the tools (`model/cache_prompt`).
     pub cache_prompt: bool,
+    /// What tokens cost (`model/price_*_per_mtok`).
+    pub prices: Prices,
+    /// Tokens one caller may use per UTC day (`agent/daily_token_budget`); none: no limit.
+    pub daily_token_budget: Option<u64>,
+    /// Questions one caller may have answered at once (`agent/max_concurrent_per_caller`);
+    /// none: no limit.
+    pub max_concurrent_per_caller: Option<u32>,
 }
+
+/// Largest `agent/daily_token_budget`.
+pub const MAX_DAILY_TOKEN_BUDGET: u64 = 1_000_000_000_000;
+/// Largest `agent/max_concurrent_per_caller`.
+pub const MAX_CONCURRENT_PER_CALLER: u64 = 1_000;
 
 impl AgentSettings {
     /// From configuration (docs/contract.md §3), with the contract's defaults; a value out of
@@ -99,6 +114,27 @@ impl AgentSettings {
                 "configuration key `guardrail/id` needs `model/provider` bedrock: Bedrock guardrails cannot be applied to another provider",
             ));
         }
+        let sessions_table = s
+            .get("agent/sessions_table")
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        let limit = |key: &str, max: u64| -> Result<Option<u64>, ToolError> {
+            let value = s.parse::<u64>(key)?;
+            if let Some(value) = value {
+                positive(key, value, max)?;
+                if sessions_table.is_none() {
+                    // Counted in the sessions table: a limit that could not be kept is not
+                    // silently dropped.
+                    return Err(ToolError::config(format!(
+                        "configuration key `{key}` needs `agent/sessions_table`, where it is counted"
+                    )));
+                }
+            }
+            Ok(value)
+        };
+        let daily_token_budget = limit("agent/daily_token_budget", MAX_DAILY_TOKEN_BUDGET)?;
+        let max_concurrent_per_caller =
+            limit("agent/max_concurrent_per_caller", MAX_CONCURRENT_PER_CALLER)?.map(|n| n as u32);
         Ok(Self {
             inference: Inference {
                 provider,
@@ -137,12 +173,12 @@ impl AgentSettings {
                 s.parse_or("agent/window_size", 20)?,
                 1_000,
             )? as usize,
-            sessions_table: s
-                .get("agent/sessions_table")
-                .map(|t| t.trim().to_owned())
-                .filter(|t| !t.is_empty()),
+            sessions_table,
             guardrail,
             cache_prompt: s.parse_or("model/cache_prompt", false)?,
+            prices: Prices::from_settings(s)?,
+            daily_token_budget,
+            max_concurrent_per_caller,
         })
     }
 }

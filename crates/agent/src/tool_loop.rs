@@ -15,6 +15,12 @@
 //! drops the oldest exchanges, and tries again, at most [`MAX_OVERFLOW_TRIMS`] times;
 //! anything else ends the request with its envelope.
 //!
+//! With a daily token budget ([`crate::budget`]), every model call is checked against it and
+//! charged after it. A caller already over budget gets `THROTTLED` before the first call; a
+//! budget used up between calls ends the loop like `agent/max_cycles` does (`stop_reason:
+//! "token_budget"`, the best text so far), so the tool results already paid for reach the
+//! caller and the session instead of being thrown away with an error.
+//!
 //! The loop knows nothing of how the answer travels: it reports progress to an
 //! [`AnswerEvents`].
 
@@ -29,12 +35,14 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::{
+    budget::DailyBudget,
     conversation::{Block, Message, Role, drop_oldest_turn, shrink_oldest_tool_result},
     events::AnswerEvents,
     invoker::{Invoker, error_text, result_text, tool_timeout},
     io::ToolCall,
     model::{Model, ModelError, ModelReply, ModelRequest, StopReason, Usage},
     registry::Registry,
+    sessions::SESSION_TIMEOUT,
     settings::AgentSettings,
 };
 
@@ -82,6 +90,8 @@ pub struct ToolLoop<'a, M, I> {
     pub deadline: &'a Deadline,
     /// Where progress goes as it happens.
     pub events: &'a dyn AnswerEvents,
+    /// The caller's daily token budget, when one is configured.
+    pub budget: Option<&'a DailyBudget>,
 }
 
 impl<M: Model, I: Invoker> ToolLoop<'_, M, I> {
@@ -247,10 +257,29 @@ impl<M: Model, I: Invoker> ToolLoop<'_, M, I> {
                 }
                 return Ok(outcome);
             }
+            if let Some(Err(e)) = self.budget.map(DailyBudget::check) {
+                if outcome.cycles == 0 {
+                    return Err(e);
+                }
+                outcome.stop_reason = "token_budget".to_owned();
+                if outcome.response.is_empty() {
+                    outcome.response = format!(
+                        "The agent stopped before the model gave a final answer: {}.",
+                        e.message
+                    );
+                }
+                return Ok(outcome);
+            }
             outcome.cycles += 1;
             let span = tracing::info_span!("cycle", n = outcome.cycles);
             let reply = self.converse(history).instrument(span.clone()).await?;
             outcome.usage += reply.usage;
+            if let Some(budget) = self.budget {
+                let tokens = self.settings.prices.budget_tokens(&reply.usage);
+                budget
+                    .charge(tokens, self.deadline.budget(SESSION_TIMEOUT)?)
+                    .await?;
+            }
             let text = reply.message.text();
             if !text.trim().is_empty() {
                 outcome.response = text;

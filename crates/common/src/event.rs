@@ -24,6 +24,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value, value::RawValue};
 
 use crate::{
+    caller::Caller,
     deadline::{ANSWER_RESERVE, Deadline},
     error::{ErrorCode, ToolError},
     telemetry,
@@ -124,15 +125,19 @@ pub struct Invocation {
     pub deadline: Deadline,
     /// The entry shape the event came in.
     pub shape: Shape,
+    /// Who is asking, as the entry shape proves it ([`crate::caller`]).
+    pub caller: Caller,
 }
 
 impl Invocation {
-    /// An invocation for calling a handler outside Lambda (tests, benches).
+    /// An invocation for calling a handler outside Lambda (tests, benches): a direct invoke
+    /// with no declared caller.
     pub fn local(deadline: Deadline) -> Self {
         Self {
             request_id: "local".to_owned(),
             deadline,
             shape: Shape::Direct,
+            caller: Caller::Direct,
         }
     }
 }
@@ -179,13 +184,23 @@ where
         remaining_ms = deadline.remaining().as_millis() as u64,
         "invocation received"
     );
+    // Read before `classify` takes the event apart; an event with `requestContext` is an HTTP
+    // one (or refused by `classify`).
+    let caller = match &event {
+        Value::Object(http) if http.contains_key("requestContext") => {
+            Ok(Caller::of_http_event(http))
+        }
+        _ => Caller::of_direct_invoke(context),
+    };
     let (shape, arguments) = classify(event);
     let invocation = Invocation {
         request_id: context.request_id.clone(),
         deadline,
         shape,
+        caller: caller.clone().unwrap_or(Caller::Direct),
     };
     let input = arguments
+        .and_then(|args| caller.map(|_| args))
         .and_then(|args| check_tool_name::<H>(context).map(|()| args))
         .and_then(decode::<H::Input>);
     let outcome = match input {

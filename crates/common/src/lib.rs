@@ -23,6 +23,8 @@
 //!
 //! * [`event`]: the three entry shapes (direct invoke, API Gateway, Function URL) and the
 //!   AgentCore Gateway tool name, strict input decoding, the answer in the caller's shape.
+//! * [`caller`]: who is asking, as the entry shape proves it (an IAM principal, a JWT's
+//!   subject, a direct invoker's declared name).
 //! * [`error`]: the contract's error envelope and the mapping of upstream failures to it.
 //! * [`config`]: SSM Parameter Store configuration, cached with a TTL, environment overrides.
 //! * [`http`]: the shared reqwest client and strict query/form encoding.
@@ -41,6 +43,7 @@
 //!   shared by the tool (which tests its input type against it) and the agent.
 
 pub mod aws;
+pub mod caller;
 pub mod config;
 pub mod deadline;
 pub mod error;
@@ -56,6 +59,7 @@ pub mod text;
 pub mod time;
 pub mod tools;
 
+pub use caller::Caller;
 pub use config::{AppConfig, Origin, Secret, Settings};
 pub use deadline::Deadline;
 pub use error::{ErrorCode, ToolError};
