@@ -68,6 +68,32 @@ fn reply(content: Value, stop: &str) -> Step {
     }))
 }
 
+/// The model id the agent tests configure.
+pub const MODEL: &str = "anthropic.claude-3-5-sonnet-20241022-v2:0";
+
+/// The agent's configuration in a test: `model/id` [`MODEL`], then `settings`.
+pub fn agent_config(settings: &[(&str, &str)]) -> common::AppConfig {
+    let mut values = std::collections::HashMap::from([("model/id".to_owned(), MODEL.to_owned())]);
+    values.extend(
+        settings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    common::AppConfig::fixed(values)
+}
+
+/// A Bedrock Runtime client for `endpoint` (the double, or a proxy in front of it) with the
+/// SDK's retries off, so that the agent's own retries are the only ones a test sees.
+pub async fn client(endpoint: &str) -> aws_sdk_bedrockruntime::Client {
+    aws_sdk_bedrockruntime::Client::from_conf(
+        aws_sdk_bedrockruntime::config::Builder::from(
+            &crate::moto::Moto::sdk_config_for(endpoint).await,
+        )
+        .retry_config(aws_sdk_bedrockruntime::config::retry::RetryConfig::disabled())
+        .build(),
+    )
+}
+
 /// A text answer with `stop` (`end_turn`, `max_tokens`, `guardrail_intervened`, …).
 pub fn text(answer: &str, stop: &str) -> Step {
     reply(json!([{"text": answer}]), stop)

@@ -6,10 +6,9 @@
 use std::{collections::HashMap, time::Duration};
 
 use agent::{Agent, bedrock::Bedrock, invoker::LambdaInvoker};
-use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use common::{AppConfig, ToolError};
 use integration_tests::{
-    bedrock::{CACHE, ConverseDouble, USAGE, error, text, tool_uses},
+    bedrock::{CACHE, ConverseDouble, MODEL, USAGE, agent_config, error, text, tool_uses},
     lambda::LambdaFunction,
     moto::Moto,
     prometheus::{Prometheus, dataset},
@@ -20,7 +19,6 @@ use integration_tests::{
 };
 use serde_json::{Value, json};
 
-const MODEL: &str = "anthropic.claude-3-5-sonnet-20241022-v2:0";
 const TABLE: &str = "agent-sessions";
 
 /// Everything the agent talks to.
@@ -74,27 +72,14 @@ async fn stack() -> Stack {
 
 impl Stack {
     async fn agent(&self, settings: &[(&str, &str)]) -> Agent<Bedrock, LambdaInvoker> {
-        let mut values: HashMap<String, String> =
-            HashMap::from([("model/id".to_owned(), MODEL.to_owned())]);
-        values.extend(
-            settings
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
-        let bedrock = aws_sdk_bedrockruntime::Client::from_conf(
-            aws_sdk_bedrockruntime::config::Builder::from(
-                &Moto::sdk_config_for(&self.model.url()).await,
-            )
-            .retry_config(RetryConfig::disabled())
-            .build(),
-        );
+        let bedrock = integration_tests::bedrock::client(&self.model.url()).await;
         let lambda = aws_sdk_lambda::Client::new(&Moto::sdk_config_for(&self.lambda.url()).await);
         let dynamodb =
             aws_sdk_dynamodb::Client::new(&Moto::sdk_config_for(self.moto.endpoint()).await);
         Agent::new(
             Bedrock::with_client(bedrock),
             LambdaInvoker::with_client(lambda),
-            AppConfig::fixed(values),
+            agent_config(settings),
         )
         .with_dynamodb(dynamodb)
     }
@@ -575,7 +560,11 @@ async fn sessions_continue_and_concurrent_turns_are_both_kept() {
         .table_name(TABLE)
         .key(
             "session_id",
-            aws_sdk_dynamodb::types::AttributeValue::S(id.clone()),
+            // A direct invoke with no declared caller: the `direct` owner's session.
+            aws_sdk_dynamodb::types::AttributeValue::S(agent::sessions::session_key(
+                &agent::owner::Owner::of(&common::Caller::Direct),
+                &id,
+            )),
         )
         .send()
         .await

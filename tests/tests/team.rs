@@ -9,12 +9,11 @@
 use std::{collections::HashMap, convert::Infallible, time::Duration};
 
 use agent::{Agent, bedrock::Bedrock, invoker::LambdaInvoker, owner::Owner};
-use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{AppConfig, Caller};
 use futures_util::StreamExt;
 use integration_tests::{
-    bedrock::{CACHE, ConverseDouble, USAGE, error, text, tool_uses},
+    bedrock::{CACHE, ConverseDouble, MODEL, USAGE, agent_config, error, text, tool_uses},
     lambda::{Invoke, LambdaFunction},
     moto::Moto,
     proxy::FaultProxy,
@@ -23,7 +22,6 @@ use integration_tests::{
 use lambda_runtime::{Context, FunctionResponse, LambdaEvent};
 use serde_json::{Value, json};
 
-const MODEL: &str = "anthropic.claude-3-5-sonnet-20241022-v2:0";
 const TABLE: &str = "agent-sessions";
 const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example";
 /// What one scripted model reply counts against a budget with no prices: input, output and
@@ -65,22 +63,9 @@ impl Stack {
     /// An agent with sessions in moto and `settings` on top; it lives for the test process,
     /// as the function's does (the Function URL path needs `'static`).
     async fn agent(&self, settings: &[(&str, &str)]) -> &'static Agent<Bedrock, LambdaInvoker> {
-        let mut values = HashMap::from([
-            ("model/id".to_owned(), MODEL.to_owned()),
-            ("agent/sessions_table".to_owned(), TABLE.to_owned()),
-        ]);
-        values.extend(
-            settings
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
-        let bedrock = aws_sdk_bedrockruntime::Client::from_conf(
-            aws_sdk_bedrockruntime::config::Builder::from(
-                &Moto::sdk_config_for(&self.model.url()).await,
-            )
-            .retry_config(RetryConfig::disabled())
-            .build(),
-        );
+        let mut settings = settings.to_vec();
+        settings.push(("agent/sessions_table", TABLE));
+        let bedrock = integration_tests::bedrock::client(&self.model.url()).await;
         // No tool Lambda runs here: the scripted model only asks for a tool that does not
         // exist, which the agent answers itself.
         let lambda = aws_sdk_lambda::Client::new(&Moto::sdk_config_for("http://127.0.0.1:9").await);
@@ -88,7 +73,7 @@ impl Stack {
             Agent::new(
                 Bedrock::with_client(bedrock),
                 LambdaInvoker::with_client(lambda),
-                AppConfig::fixed(values),
+                agent_config(&settings),
             )
             .with_dynamodb(aws_sdk_dynamodb::Client::new(
                 &Moto::sdk_config_for(&self.serial_moto.url()).await,

@@ -324,6 +324,72 @@ fn every_policy_statement_is_scoped_but_where_iam_allows_only_star() {
     println!("{}", summary.join("\n"));
 }
 
+/// Sessions, token counts and in-flight leases are all items of the one sessions table, read
+/// and written by key: the agent needs three DynamoDB actions on it and nothing else, and the
+/// budget parameters reach the agent only when set.
+#[test]
+fn the_agent_reaches_only_its_table_with_three_item_actions() {
+    let t = template();
+    let dynamodb: Vec<Statement> = statements(&t)
+        .into_iter()
+        .filter(|s| s.actions.iter().any(|a| a.starts_with("dynamodb:")))
+        .collect();
+    assert_eq!(dynamodb.len(), 1, "{dynamodb:?}");
+    assert_eq!(dynamodb[0].owner, "AgentFunction");
+    assert_eq!(
+        dynamodb[0].actions,
+        [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem"
+        ]
+    );
+    assert_eq!(
+        dynamodb[0].resources,
+        [json!({"Fn::GetAtt": ["SessionsTable", "Arn"]})]
+    );
+    let env = &t["Resources"]["AgentFunction"]["Properties"]["Environment"]["Variables"];
+    for (variable, parameter, condition) in [
+        (
+            "AGENT_DAILY_TOKEN_BUDGET",
+            "DailyTokenBudget",
+            "HasDailyTokenBudget",
+        ),
+        (
+            "AGENT_MAX_CONCURRENT_PER_CALLER",
+            "MaxConcurrentPerCaller",
+            "HasMaxConcurrentPerCaller",
+        ),
+        (
+            "MODEL_PRICE_INPUT_PER_MTOK",
+            "ModelPriceInputPerMtok",
+            "HasPriceInput",
+        ),
+        (
+            "MODEL_PRICE_OUTPUT_PER_MTOK",
+            "ModelPriceOutputPerMtok",
+            "HasPriceOutput",
+        ),
+        (
+            "MODEL_PRICE_CACHE_READ_PER_MTOK",
+            "ModelPriceCacheReadPerMtok",
+            "HasPriceCacheRead",
+        ),
+        (
+            "MODEL_PRICE_CACHE_WRITE_PER_MTOK",
+            "ModelPriceCacheWritePerMtok",
+            "HasPriceCacheWrite",
+        ),
+    ] {
+        assert_eq!(
+            env[variable],
+            json!({"Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]}),
+            "{variable}"
+        );
+        assert!(t["Parameters"][parameter].is_object(), "{parameter}");
+    }
+}
+
 #[test]
 fn samconfig_has_a_default_and_a_prod_environment() {
     let config = python_json("tomllib.load(open(sys.argv[1], 'rb'))", "samconfig.toml");

@@ -76,8 +76,7 @@ pub async fn acquire(
             return Err(ToolError::new(
                 ErrorCode::Throttled,
                 format!(
-                    "this caller already has {} questions being answered, the most agent/max_concurrent_per_caller allows; ask again when one has ended",
-                    live.len()
+                    "this caller already has as many questions being answered as agent/max_concurrent_per_caller allows ({max}); ask again when one has ended"
                 ),
             ));
         }
