@@ -551,7 +551,7 @@ async fn a_caller_beyond_the_in_flight_limit_waits_for_a_slot_that_always_comes_
     );
     assert!(
         refused["message"].as_str().unwrap().contains(
-            "1 questions being answered, the most agent/max_concurrent_per_caller allows"
+            "already has as many questions being answered as agent/max_concurrent_per_caller allows (1)"
         ),
         "{refused}"
     );
