@@ -32,8 +32,9 @@ pub const SSM_SECURE_STRING: &str = "canary-6f1d2a9e-never-print-me";
 pub const BEARER_TOKEN: &str = "canary-bearer-eyJ0b2tlbiI6ImF1ZGl0In0";
 
 /// Every canary, with the SigV4 verifier's credentials (odd characters on purpose) and the
-/// Kubernetes double's secrets (a pod's env value, a Secret's data, what its logs leak).
-pub const ALL: [&str; 12] = [
+/// Kubernetes double's secrets (a pod's env value, a Secret's data, what its logs leak), and
+/// what the CloudWatch double's log lines leak.
+pub const ALL: [&str; 14] = [
     BEARER_TOKEN,
     AWS_SECRET_ACCESS_KEY,
     AWS_SESSION_TOKEN,
@@ -46,6 +47,8 @@ pub const ALL: [&str; 12] = [
     crate::k8s::SECRET_VALUE,
     crate::k8s::LOG_AWS_KEY,
     crate::k8s::LOG_PASSWORD,
+    crate::cloudwatch::LOG_PASSWORD,
+    crate::cloudwatch::LOG_AWS_KEY,
 ];
 
 /// Where the suite's logs and answers are kept: `target/test-logs`.

@@ -26,6 +26,8 @@ pub const FAULT_MATRIX_FUNCTIONS: &[&str] = &[
     "web-search",
     "eks-info",
     "k8s-info",
+    "cloudwatch",
+    "cloudtrail",
     "agent",
 ];
 

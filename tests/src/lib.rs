@@ -24,6 +24,10 @@
 //! * [`k8s::KubernetesApi`]: an EKS cluster's Kubernetes API server over TLS (a test CA per
 //!   start), taking only EKS IAM tokens checked with botocore, serving a broken cluster from
 //!   `stack/k8s_fixtures.json`; [`eks::point_cluster_at`] makes moto's DescribeCluster name it.
+//! * [`cloudwatch::CloudWatchDouble`]: the CloudWatch API in Smithy RPCv2 CBOR (which moto
+//!   cannot serve) and CloudWatch Logs, in front of moto, with the alarm history, composite
+//!   alarms and scripted Logs Insights queries moto lacks; seeded with a broken EKS workload's
+//!   logs, alarms and metrics.
 //!
 //! Every server binds 127.0.0.1 on a free port and is stopped by PID when its handle drops,
 //! so a failing test still cleans up; children also get `PR_SET_PDEATHSIG`, so they die
@@ -36,6 +40,8 @@ pub mod alertmanager;
 pub mod bedrock;
 pub mod browser;
 pub mod canary;
+pub mod cloudtrail;
+pub mod cloudwatch;
 pub mod eks;
 pub mod fault;
 pub mod k8s;

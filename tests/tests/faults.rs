@@ -173,7 +173,10 @@ const ROWS: &[&str] = &[
 /// What each row must produce: `(code, retryable)`; `("ok", None)` is a success.
 fn expected(column: &str, row: &str) -> Option<(&'static str, Option<bool>)> {
     let function = column.split(' ').next().unwrap_or(column);
-    let uses_ssm = !matches!(function, "eks-info" | "k8s-info");
+    let uses_ssm = !matches!(
+        function,
+        "eks-info" | "k8s-info" | "cloudwatch" | "cloudtrail"
+    );
     Some(match row {
         "SSM unavailable at cold start" if uses_ssm => ("UNAVAILABLE", Some(true)),
         "SSM unavailable at cold start" => return None,
@@ -614,6 +617,40 @@ async fn eks_info() {
         cold_per_row: false,
     };
     judge("eks-info", vec![run_matrix(s).await]);
+}
+
+/// cloudwatch: CloudWatch Logs (moto's DescribeLogGroups, awsJson1_1) through the fault
+/// server; the other actions go through the same `call` and error mapping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudwatch() {
+    let moto = Moto::start().await.unwrap();
+    let upstream = FaultServer::start(
+        moto.endpoint(),
+        &Oversize {
+            prefix: r#"{"logGroups":["#.into(),
+            item: format!(
+                r#"{{"logGroupName":"/aws/containerinsights/prod-eu/group-{{n}}-{}","storedBytes":1}}"#,
+                "x".repeat(60)
+            ),
+            suffix: "]}".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut env = env_for(&moto);
+    env.push(("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS".into(), upstream.url()));
+    let s = Subject {
+        column: "cloudwatch",
+        upstream_var: "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+        function: "cloudwatch",
+        healthy: json!({"action": "log_groups"}),
+        upstream,
+        ssm: None,
+        env,
+        tool_probe: None,
+        cold_per_row: false,
+    };
+    judge("cloudwatch", vec![run_matrix(s).await]);
 }
 
 /// k8s-info: EKS (DescribeCluster, once per process: each row starts a new one) in front of

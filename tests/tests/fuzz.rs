@@ -83,7 +83,9 @@ fn plausible(field: &str) -> BoxedStrategy<Value> {
             (1_600_000_000u64..1_900_000_000).prop_map(|s| Value::String(s.to_string())).boxed(),
         ]
         .boxed(),
-        "step" | "timeout" => prop_oneof![
+        "log_group_prefix" => string("/aws/[a-z/]{0,20}"),
+        "stat" => prop::sample::select(vec!["Average", "p99", "p99.9", "sum", "p101", "mean"]).prop_map(Value::from).boxed(),
+        "step" | "timeout" | "period" => prop_oneof![
             string("[0-9]{1,3}(ms|s|m|h)"),
             (0u64..100).prop_map(Value::from).boxed(),
         ]
@@ -224,6 +226,31 @@ const EKS_FIELDS: &[&str] = &[
     "max_results",
 ];
 const AGENT_FIELDS: &[&str] = &["prompt", "session_id"];
+const CLOUDWATCH_LOGS_FIELDS: &[&str] = &[
+    "action=logs_query|log_groups",
+    "query",
+    "log_group_prefix",
+    "start",
+    "end",
+    "limit",
+];
+const CLOUDWATCH_ALARMS_FIELDS: &[&str] = &[
+    "action=alarms|alarm_history",
+    "state",
+    "prefix",
+    "alarm_name",
+    "max_results",
+];
+const CLOUDWATCH_METRICS_FIELDS: &[&str] = &[
+    "action=metric_data|list_metrics",
+    "namespace",
+    "metric_name",
+    "stat",
+    "period",
+    "start",
+    "end",
+    "max_points",
+];
 const ALERTS_FIELDS: &[&str] = &[
     "action=alerts|rules|alertmanager_alerts|silences",
     "state",
@@ -315,6 +342,7 @@ proptest! {
             decoded::<eks_info::EksInput>(&event),
             decoded::<prometheus_alerts::AlertsInput>(&event),
             decoded::<k8s_info::K8sInput>(&event),
+            decoded::<cloudwatch::input::CloudWatchInput>(&event),
             decoded::<agent::AgentInput>(&event),
         ] {
             if let Err(e) = result {
@@ -336,6 +364,7 @@ struct Handlers {
     eks: eks_info::EksInfo,
     alerts: prometheus_alerts::PrometheusAlerts,
     k8s: k8s_info::K8sInfo,
+    cloudwatch: cloudwatch::CloudWatch,
     agent: agent::Agent<agent::bedrock::Bedrock, agent::invoker::LambdaInvoker>,
 }
 
@@ -402,6 +431,27 @@ fn handlers() -> &'static Handlers {
                     api: api(),
                     config: config(),
                 },
+            },
+            cloudwatch: {
+                let sdk = || {
+                    aws_config::SdkConfig::builder()
+                        .behavior_version(aws_config::BehaviorVersion::latest())
+                        .region(aws_config::Region::new("eu-west-1"))
+                        .endpoint_url("http://127.0.0.1:9")
+                        .credentials_provider(
+                            aws_credential_types::provider::SharedCredentialsProvider::new(
+                                aws_credential_types::Credentials::new(
+                                    "a", "b", None, None, "fuzz",
+                                ),
+                            ),
+                        )
+                        .http_client(common::aws::http_client())
+                        .build()
+                };
+                cloudwatch::CloudWatch::with_clients(
+                    aws_sdk_cloudwatchlogs::Client::new(&sdk()),
+                    aws_sdk_cloudwatch::Client::new(&sdk()),
+                )
             },
             k8s: k8s_info::K8sInfo {
                 clusters: k8s_info::Clusters::with_clients(
@@ -507,6 +557,21 @@ proptest! {
     #[test]
     fn k8s_info_logs_input(input in input_for(K8S_LOGS_FIELDS)) {
         validates(&handlers().k8s, &input)?;
+    }
+
+    #[test]
+    fn cloudwatch_logs_input(input in input_for(CLOUDWATCH_LOGS_FIELDS)) {
+        validates(&handlers().cloudwatch, &input)?;
+    }
+
+    #[test]
+    fn cloudwatch_alarms_input(input in input_for(CLOUDWATCH_ALARMS_FIELDS)) {
+        validates(&handlers().cloudwatch, &input)?;
+    }
+
+    #[test]
+    fn cloudwatch_metrics_input(input in input_for(CLOUDWATCH_METRICS_FIELDS)) {
+        validates(&handlers().cloudwatch, &input)?;
     }
 
     #[test]
@@ -996,6 +1061,18 @@ fn every_input_target_reaches_both_refusal_and_the_upstream_call() {
         ("prometheus_alerts", outcomes(&h.alerts, ALERTS_FIELDS)),
         ("k8s_info lists", outcomes(&h.k8s, K8S_LIST_FIELDS)),
         ("k8s_info logs", outcomes(&h.k8s, K8S_LOGS_FIELDS)),
+        (
+            "cloudwatch logs",
+            outcomes(&h.cloudwatch, CLOUDWATCH_LOGS_FIELDS),
+        ),
+        (
+            "cloudwatch alarms",
+            outcomes(&h.cloudwatch, CLOUDWATCH_ALARMS_FIELDS),
+        ),
+        (
+            "cloudwatch metrics",
+            outcomes(&h.cloudwatch, CLOUDWATCH_METRICS_FIELDS),
+        ),
         ("agent", outcomes(&h.agent, AGENT_FIELDS)),
     ] {
         println!("{name}: {invalid} refused, {valid} reached the upstream call");

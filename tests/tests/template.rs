@@ -305,10 +305,20 @@ fn every_policy_statement_is_scoped_but_where_iam_allows_only_star() {
         }
         let star = s.resources.iter().any(|r| r == "*");
         if star {
-            // The only two: ListClusters has no resource type in IAM, and the key behind
-            // SSM's SecureStrings (aws/ssm) has no ARN known in advance, so Decrypt is limited
-            // to calls SSM makes for the function.
+            // The only ones: ListClusters, Logs Insights' StopQuery (scoped by its query id),
+            // CloudWatch's alarm and metric reads and CloudTrail's LookupEvents have no
+            // resource type in IAM, and the key behind SSM's SecureStrings (aws/ssm) has no
+            // ARN known in advance, so Decrypt is limited to calls SSM makes for the function.
             let allowed = s.actions == ["eks:ListClusters"]
+                || s.actions == ["logs:StopQuery"]
+                || s.actions
+                    == [
+                        "cloudwatch:DescribeAlarms",
+                        "cloudwatch:DescribeAlarmHistory",
+                        "cloudwatch:GetMetricData",
+                        "cloudwatch:ListMetrics",
+                    ]
+                || s.actions == ["cloudtrail:LookupEvents"]
                 || (s.actions == ["kms:Decrypt"]
                     && s.condition["StringEquals"]["kms:ViaService"].is_object());
             assert!(allowed, "{}: {:?} on *", s.owner, s.actions);

@@ -36,6 +36,10 @@
 //! * [`aws`]: the one AWS SDK configuration, with its rustls/ring HTTP client.
 //! * [`deadline`]: how long an upstream call may take before Lambda's deadline.
 //! * [`retry`]: jittered exponential backoff for retryable errors, inside the deadline.
+//! * [`scrub`]: secrets (keys, tokens, passwords) taken out of log lines before a model reads
+//!   them (k8s-info's pod logs, CloudWatch Logs, CloudTrail's request parameters).
+//! * [`series`]: a numeric series summarised and downsampled for a model (Prometheus ranges,
+//!   CloudWatch metrics).
 //! * [`text`]: untrusted text (search results, annotations) made safe to hand a model.
 //! * [`time`]: the contract's times (RFC 3339, Unix seconds, `now-5m`) and durations.
 //! * [`telemetry`]: JSON logs carrying request and trace ids, and EMF metrics.
@@ -52,6 +56,8 @@ pub mod http;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 pub mod retry;
+pub mod scrub;
+pub mod series;
 #[cfg(feature = "sigv4")]
 pub mod sigv4;
 pub mod telemetry;

@@ -58,14 +58,28 @@ pub const K8S_INFO: ToolDefinition = ToolDefinition {
     spec: include_str!("tools/k8s_info.json"),
 };
 
+/// `cloudwatch`.
+pub const CLOUDWATCH: ToolDefinition = ToolDefinition {
+    function: "cloudwatch",
+    spec: include_str!("tools/cloudwatch.json"),
+};
+
+/// `cloudtrail`.
+pub const CLOUDTRAIL: ToolDefinition = ToolDefinition {
+    function: "cloudtrail",
+    spec: include_str!("tools/cloudtrail.json"),
+};
+
 /// Every tool, in the order the model is told about them.
-pub const ALL: [ToolDefinition; 7] = [
+pub const ALL: [ToolDefinition; 9] = [
     PROMETHEUS_ALERTS,
+    CLOUDWATCH,
     PROMETHEUS_METADATA,
     PROMETHEUS_QUERY,
     PROMETHEUS_RANGE_QUERY,
     EKS_INFO,
     K8S_INFO,
+    CLOUDTRAIL,
     WEB_SEARCH,
 ];
 

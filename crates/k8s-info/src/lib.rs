@@ -18,7 +18,6 @@
 //! | [`workloads`] | `list_workloads`, `rollout_history` |
 //! | [`nodes`] | `list_nodes` |
 //! | [`health`] | `workload_health`'s checks and verdict |
-//! | [`scrub`] | secrets taken out of log lines |
 //! | [`shape`] | reading Kubernetes objects into facts |
 //!
 //! **Read-only by construction**: the client only sends GETs, and only to the paths these
@@ -32,7 +31,6 @@ pub mod health;
 pub mod input;
 pub mod nodes;
 pub mod pods;
-pub mod scrub;
 pub mod shape;
 pub mod workloads;
 

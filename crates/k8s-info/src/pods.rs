@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 use crate::{
     access::ClusterApi,
     events,
-    scrub::scrub,
     shape::{self, age, container_state, message, text, time_ms},
 };
 
@@ -278,7 +277,7 @@ pub async fn logs(
             e
         })?;
     let cut_by_bytes = body.len() >= limit_bytes as usize;
-    let (clean, redactions) = scrub(&body);
+    let (clean, redactions) = common::scrub::scrub(&body);
     let mut lines: Vec<String> = clean
         .lines()
         .filter(|l| line_match.is_none_or(|re| re.is_match(l)))

@@ -24,6 +24,7 @@ use common::{
         PrometheusTool, RESULT_BUDGET_BYTES, check_max_series, check_query, check_timeout,
         check_workspace_id,
     },
+    series::{Stats, downsample, finite_stats},
     time::{TimeSpec, duration_field, format_seconds, now_ms},
 };
 use serde::{Deserialize, Serialize};
@@ -307,18 +308,11 @@ fn parse_value(v: &str) -> f64 {
 }
 
 fn summarize(values: &[(&RawValue, &str)], numbers: &[f64]) -> Summary {
-    let (mut min, mut max, mut sum, mut finite) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0usize);
-    for &n in numbers.iter().filter(|n| n.is_finite()) {
-        min = min.min(n);
-        max = max.max(n);
-        sum += n;
-        finite += 1;
-    }
-    let some = |x: f64| (finite > 0).then_some(x);
+    let Stats { min, max, avg } = finite_stats(numbers);
     Summary {
-        min: some(min),
-        max: some(max),
-        avg: some(sum / finite.max(1) as f64),
+        min,
+        max,
+        avg,
         first: values
             .first()
             .map(|(_, v)| v.to_string())
@@ -329,40 +323,6 @@ fn summarize(values: &[(&RawValue, &str)], numbers: &[f64]) -> Summary {
             .unwrap_or_default(),
         count: values.len(),
     }
-}
-
-/// Indices to keep, in time order, at most `max_points`: all of them if they fit, else the
-/// lowest and the highest finite point of each of `max_points / 2` equal buckets (the first
-/// point of a bucket with no finite value).
-pub fn downsample(numbers: &[f64], max_points: usize) -> Vec<usize> {
-    let n = numbers.len();
-    if n <= max_points {
-        return (0..n).collect();
-    }
-    let buckets = max_points / 2;
-    let mut keep = Vec::with_capacity(max_points);
-    for b in 0..buckets {
-        let (from, to) = (b * n / buckets, (b + 1) * n / buckets);
-        let mut lo: Option<usize> = None;
-        let mut hi: Option<usize> = None;
-        for i in from..to {
-            if !numbers[i].is_finite() {
-                continue;
-            }
-            if lo.is_none_or(|l| numbers[i] < numbers[l]) {
-                lo = Some(i);
-            }
-            if hi.is_none_or(|h| numbers[i] > numbers[h]) {
-                hi = Some(i);
-            }
-        }
-        match (lo, hi) {
-            (Some(l), Some(h)) if l == h => keep.push(l),
-            (Some(l), Some(h)) => keep.extend([l.min(h), l.max(h)]),
-            _ => keep.push(from),
-        }
-    }
-    keep
 }
 
 /// The handler, holding the clients `main` built once per cold start.
@@ -647,23 +607,6 @@ mod tests {
                 "{range_s}"
             );
         }
-    }
-
-    #[test]
-    fn downsampling_keeps_extremes_in_time_order() {
-        let mut numbers: Vec<f64> = (0..1000).map(|i| (i % 10) as f64).collect();
-        numbers[500] = 1e9; // a spike
-        numbers[777] = -1e9; // a dip
-        numbers[100] = f64::NAN;
-        let keep = downsample(&numbers, 100);
-        assert!(keep.len() <= 100);
-        assert!(keep.windows(2).all(|w| w[0] < w[1]), "time order");
-        assert!(
-            keep.contains(&500) && keep.contains(&777),
-            "extremes survive"
-        );
-        assert!(!keep.contains(&100), "NaN is not an extreme");
-        assert_eq!(downsample(&numbers[..50], 100), (0..50).collect::<Vec<_>>());
     }
 
     #[test]

@@ -24,6 +24,11 @@ fn patterns() -> &'static [(Regex, &'static str)] {
                 "[redacted]",
             ),
             (r"\b(AKIA|ASIA)[0-9A-Z]{16}\b", "[redacted]"),
+            // A password in a URL's user information: `postgres://user:secret@host/db`.
+            (
+                r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+):[^\s/@]+@",
+                "${1}:[redacted]@",
+            ),
             (r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}", "Bearer [redacted]"),
             (
                 r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
@@ -73,6 +78,14 @@ mod tests {
             ("DB_PASSWORD: \"s3cr3t\"", "DB_PASSWORD: \"[redacted]\""),
             ("api_key = abc123, next", "api_key = [redacted], next"),
             ("X-Api-Key:k123", "X-Api-Key:[redacted]"),
+            (
+                "dsn=\"postgres://checkout:hunter2@db.shop:5432/orders?sslmode=require\"",
+                "dsn=\"postgres://checkout:[redacted]@db.shop:5432/orders?sslmode=require\"",
+            ),
+            (
+                "amqp://guest:guest@rabbit:5672/ and https://example.com:8443/x",
+                "amqp://guest:[redacted]@rabbit:5672/ and https://example.com:8443/x",
+            ),
             (
                 "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
                 "token [redacted]",
