@@ -8,7 +8,10 @@
 //! `list_addons` and `cluster_health` answer locally as they would in AWS. The same proxy
 //! points DescribeCluster of `prod-eu` at the Kubernetes API double (TLS with its own test CA,
 //! EKS IAM tokens for moto's region; a cluster in trouble, `tests/stack/k8s_fixtures.json`),
-//! so `k8s-info` reads a real-protocol API server: "what is wrong in prod-eu?". `web-search` gets
+//! so `k8s-info` reads a real-protocol API server: "what is wrong in prod-eu?". `cloudwatch`
+//! reaches moto through the CloudWatch double (CBOR, alarm history), seeded with the same
+//! cluster's broken `api` workload: its Container Insights logs, firing alarms and metrics;
+//! `cloudtrail` gets the LookupEvents double's last 48 h of changes to it. `web-search` gets
 //! the loopback search engines (DuckDuckGo's page by default; no traffic leaves the machine).
 //! The agent gets the Converse double as its model, answering every question with a fixed
 //! text that says it is the local stand-in (no Bedrock runs offline).
@@ -24,6 +27,8 @@ use aws_sdk_ssm::types::ParameterType;
 use integration_tests::{
     alertmanager::Alertmanager,
     bedrock::{ConverseDouble, text},
+    cloudtrail::CloudTrailDouble,
+    cloudwatch::{ALARM_5XX, CLUSTER, COMPOSITE_ALARM, CloudWatchDouble},
     eks::{HEALTHY_ADDONS, point_cluster_at, serve_addons},
     k8s::KubernetesApi,
     moto::{self, Moto},
@@ -75,6 +80,12 @@ async fn main() -> integration_tests::Result<()> {
     }
     let kubernetes = KubernetesApi::start(K8S_CLUSTER, moto::REGION)?;
     point_cluster_at(&eks, K8S_CLUSTER, kubernetes.url(), &kubernetes.ca_base64());
+    // CloudWatch through its double (moto answers neither its CBOR protocol nor alarm
+    // history), seeded with the logs, alarms and metrics of the local cluster's broken `api`
+    // workload; CloudTrail's recent changes to it from the LookupEvents double.
+    let cloudwatch = CloudWatchDouble::start(moto.endpoint()).await?;
+    cloudwatch.seed().await?;
+    let cloudtrail = CloudTrailDouble::start().await?;
     let engines = SearchEngines::start().await?;
     let converse = ConverseDouble::start().await?;
     converse.fall_back_to(text(
@@ -90,6 +101,12 @@ async fn main() -> integration_tests::Result<()> {
     lines.push(format!("PROMETHEUS_URL={}", prometheus.url()));
     lines.push(format!("ALERTMANAGER_URL={}", alertmanager.url()));
     lines.push(format!("AWS_ENDPOINT_URL_EKS={}", eks.url()));
+    lines.push(format!("AWS_ENDPOINT_URL_CLOUDWATCH={}", cloudwatch.url()));
+    lines.push(format!(
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS={}",
+        cloudwatch.url()
+    ));
+    lines.push(format!("AWS_ENDPOINT_URL_CLOUDTRAIL={}", cloudtrail.url()));
     lines.push(format!("WEBSEARCH_URL={}", engines.url()));
     lines.push(format!(
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME={}",
@@ -126,6 +143,14 @@ async fn main() -> integration_tests::Result<()> {
         kubernetes.url()
     );
     println!(
+        "cloudwatch   {} (moto behind a CBOR double: {CLUSTER}'s Container Insights logs, alarms {ALARM_5XX} and {COMPOSITE_ALARM} firing, metrics)",
+        cloudwatch.url()
+    );
+    println!(
+        "cloudtrail   {} (LookupEvents: the last 48 h of changes to {CLUSTER})",
+        cloudtrail.url()
+    );
+    println!(
         "search       {} (DuckDuckGo, Brave, Tavily, SearXNG stand-ins)",
         engines.url()
     );
@@ -138,6 +163,8 @@ async fn main() -> integration_tests::Result<()> {
     }
     drop(converse);
     drop(engines);
+    drop(cloudtrail);
+    drop(cloudwatch);
     drop(eks);
     drop(kubernetes);
     drop(moto);

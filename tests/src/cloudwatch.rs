@@ -64,16 +64,16 @@ pub const RETENTION_LOG_GROUP: &str = APPLICATION_LOG_GROUP;
 /// Retention of [`RETENTION_LOG_GROUP`], in days.
 pub const RETENTION_DAYS: i32 = 30;
 /// The Kubernetes namespace of the broken workload.
-pub const NAMESPACE: &str = "shop";
+pub const NAMESPACE: &str = "prod";
 /// The crash-looping pod.
-pub const CHECKOUT_POD: &str = "checkout-7c9f8d6b5-x2x9k";
+pub const CRASHING_POD: &str = "api-5f6a8e-x1";
 /// The node it runs on.
 pub const NODE: &str = "ip-10-0-1-10.eu-west-1.compute.internal";
-/// The checkout container's id (Fluent Bit puts it in the log stream's name).
+/// The api container's id (Fluent Bit puts it in the log stream's name).
 pub const CONTAINER_ID: &str = "3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f1a3c5e7b9d1f3a";
-/// The last line the checkout container writes before each crash that is not an OOM kill.
+/// The last line the api container writes before each crash that is not an OOM kill.
 pub const CRASH_LINE: &str =
-    "panic: connection refused to postgres (checkout-db.shop.svc.cluster.local:5432)";
+    "panic: connection refused to postgres (api-db.prod.svc.cluster.local:5432)";
 /// Why the container was killed the other times (Container Insights'
 /// `container_last_termination_reason`, the API server's `lastState.terminated.reason`).
 pub const OOM_REASON: &str = "OOMKilled";
@@ -82,26 +82,26 @@ pub const LOG_PASSWORD: &str = "hunter2-canary";
 /// The access key id another application log line leaks; a tool must scrub it.
 pub const LOG_AWS_KEY: &str = "AKIAQ3EGCWCANARY0042";
 /// Metric alarm on the load balancer's 5xx count, in ALARM.
-pub const ALARM_5XX: &str = "checkout-5xx-high";
+pub const ALARM_5XX: &str = "api-5xx-high";
 /// Metric alarm on p99 latency, OK.
-pub const ALARM_LATENCY: &str = "checkout-latency-p99";
+pub const ALARM_LATENCY: &str = "api-latency-p99";
 /// Composite alarm over the two, in ALARM.
-pub const COMPOSITE_ALARM: &str = "checkout-degraded";
+pub const COMPOSITE_ALARM: &str = "api-degraded";
 /// The composite alarm's rule.
-pub const COMPOSITE_RULE: &str = "ALARM(\"checkout-5xx-high\") OR ALARM(\"checkout-latency-p99\")";
+pub const COMPOSITE_RULE: &str = "ALARM(\"api-5xx-high\") OR ALARM(\"api-latency-p99\")";
 /// The SNS topic every alarm notifies.
 pub const ONCALL_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:prod-eu-oncall";
 /// Namespace of the seeded metrics.
 pub const METRIC_NAMESPACE: &str = "ContainerInsights";
-/// CPU of the checkout pod, percent of its limit: [`CloudWatchFixtures::cpu`].
+/// CPU of the api pod, percent of its limit: [`CloudWatchFixtures::cpu`].
 pub const CPU_METRIC: &str = "pod_cpu_utilization";
-/// Memory of the checkout pod, percent of its limit: [`CloudWatchFixtures::memory`].
+/// Memory of the api pod, percent of its limit: [`CloudWatchFixtures::memory`].
 pub const MEMORY_METRIC: &str = "pod_memory_utilization";
 /// The dimensions of both metrics, as Container Insights sets them for a pod.
 pub const METRIC_DIMENSIONS: [(&str, &str); 3] = [
     ("ClusterName", CLUSTER),
     ("Namespace", NAMESPACE),
-    ("PodName", "checkout"),
+    ("PodName", "api"),
 ];
 /// Points per seeded metric: one a minute over the last hour.
 pub const METRIC_POINTS: usize = 60;
@@ -144,12 +144,12 @@ pub struct SeededAlarm {
     pub states: Vec<String>,
 }
 
-/// What [`CloudWatchDouble::seed`] created: a checkout service in namespace `shop` of EKS cluster
+/// What [`CloudWatchDouble::seed`] created: a api service in namespace `prod` of EKS cluster
 /// [`CLUSTER`] crash-looping for the last hour, alternately OOM-killed ([`OOM_REASON`]) and
 /// panicking on its database ([`CRASH_LINE`]), and what CloudWatch saw of it.
 ///
 /// * Logs, all within the hour before [`Self::seeded_at_ms`], oldest first per stream:
-///   [`APPLICATION_LOG_GROUP`] (Fluent Bit JSON lines of the checkout container: start-up, a
+///   [`APPLICATION_LOG_GROUP`] (Fluent Bit JSON lines of the api container: start-up, a
 ///   connection string with [`LOG_PASSWORD`], static credentials with [`LOG_AWS_KEY`],
 ///   `connection refused`, [`CRASH_LINE`]), [`PERFORMANCE_LOG_GROUP`] (Container Insights Pod and
 ///   Container events every five minutes, restarts rising, `container_last_termination_reason`
@@ -374,7 +374,7 @@ fn reason_time(secs: i64) -> String {
     format!("{}/{}/{} {}", &t[8..10], &t[5..7], &t[2..4], &t[11..19])
 }
 
-/// One Fluent Bit record of the checkout container, as Container Insights ships it.
+/// One Fluent Bit record of the api container, as Container Insights ships it.
 fn container_line(ms: i64, stream: &str, log: &str) -> String {
     json!({
         "time": format!("{}.{:03}Z", &rfc3339(ms / 1000)[..19], ms % 1000),
@@ -382,36 +382,36 @@ fn container_line(ms: i64, stream: &str, log: &str) -> String {
         "_p": "F",
         "log": log,
         "kubernetes": {
-            "pod_name": CHECKOUT_POD,
+            "pod_name": CRASHING_POD,
             "namespace_name": NAMESPACE,
             "pod_id": "0b7e3c1a-5d2f-4e8b-9a6c-1f3d5b7e9a2c",
             "host": NODE,
-            "container_name": "checkout",
+            "container_name": "api",
             "docker_id": CONTAINER_ID,
-            "container_image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/checkout:2.3.1",
+            "container_image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/prod/api:2.3.1",
         },
     })
     .to_string()
 }
 
-/// How long each life of the checkout container lasts, in minutes.
+/// How long each life of the api container lasts, in minutes.
 const LIFE_MINUTES: i64 = 9;
 /// How many minutes ago the first life the logs show began.
 const FIRST_LIFE_MINUTES_AGO: i64 = 57;
 
-/// Minutes into its current life the checkout container was `minutes_ago` minutes before now
+/// Minutes into its current life the api container was `minutes_ago` minutes before now
 /// (0 just after a restart, 8 just before the next).
 fn age_at(minutes_ago: i64) -> i64 {
     (FIRST_LIFE_MINUTES_AGO - minutes_ago).rem_euclid(LIFE_MINUTES)
 }
 
-/// Memory (percent of the limit) of the checkout pod `minutes_ago` minutes before now: it
+/// Memory (percent of the limit) of the api pod `minutes_ago` minutes before now: it
 /// climbs through each life of the container to 99 % and drops when the container restarts.
 fn memory_at(minutes_ago: i64) -> f64 {
     41.0 + 7.25 * age_at(minutes_ago) as f64
 }
 
-/// CPU (percent of the limit) of the checkout pod then: garbage collection works harder as
+/// CPU (percent of the limit) of the api pod then: garbage collection works harder as
 /// memory fills.
 fn cpu_at(minutes_ago: i64) -> f64 {
     (22.5 + 8.5 * age_at(minutes_ago) as f64).min(96.0)
@@ -421,7 +421,7 @@ fn cpu_at(minutes_ago: i64) -> f64 {
 async fn seed_logs(logs: &aws_sdk_cloudwatchlogs::Client, now_ms: i64) -> Result<Vec<SeededEvent>> {
     const MINUTE: i64 = 60_000;
     let app_stream = format!(
-        "{NODE}-application.var.log.containers.{CHECKOUT_POD}_{NAMESPACE}_checkout-{CONTAINER_ID}.log"
+        "{NODE}-application.var.log.containers.{CRASHING_POD}_{NAMESPACE}_api-{CONTAINER_ID}.log"
     );
     let perf_stream = format!("{NODE}-performance");
     let audit_stream = "kube-apiserver-audit-5b8f4c2e9d7a1f3b6c0e8a2d4f6b1c3e".to_owned();
@@ -436,7 +436,7 @@ async fn seed_logs(logs: &aws_sdk_cloudwatchlogs::Client, now_ms: i64) -> Result
         });
     };
 
-    // Six lives of the checkout container, nine minutes each, the first starting 57 minutes
+    // Six lives of the api container, nine minutes each, the first starting 57 minutes
     // ago, the last ending 3 minutes ago; even ones end OOM-killed, odd ones in a panic on the
     // database.
     for life in 0..6i64 {
@@ -451,7 +451,7 @@ async fn seed_logs(logs: &aws_sdk_cloudwatchlogs::Client, now_ms: i64) -> Result
             container_line(
                 app(0),
                 "stdout",
-                "level=info msg=\"starting checkout\" version=2.3.1 commit=9f3e2ab",
+                "level=info msg=\"starting api\" version=2.3.1 commit=9f3e2ab",
             ),
         );
         if life == 1 {
@@ -463,7 +463,7 @@ async fn seed_logs(logs: &aws_sdk_cloudwatchlogs::Client, now_ms: i64) -> Result
                     app(150),
                     "stdout",
                     &format!(
-                        "level=debug msg=\"db config\" dsn=\"postgres://checkout:{LOG_PASSWORD}@checkout-db.shop.svc.cluster.local:5432/orders?sslmode=require\" password={LOG_PASSWORD}"
+                        "level=debug msg=\"db config\" dsn=\"postgres://api:{LOG_PASSWORD}@api-db.prod.svc.cluster.local:5432/orders?sslmode=require\" password={LOG_PASSWORD}"
                     ),
                 ),
             );
@@ -543,11 +543,11 @@ async fn seed_logs(logs: &aws_sdk_cloudwatchlogs::Client, now_ms: i64) -> Result
                     "Version": "0",
                     "ClusterName": CLUSTER,
                     "Namespace": NAMESPACE,
-                    "PodName": "checkout",
+                    "PodName": "api",
                     "NodeName": NODE,
-                    "Service": "checkout",
+                    "Service": "api",
                     "kubernetes": {"host": NODE, "namespace_name": NAMESPACE,
-                                   "pod_name": CHECKOUT_POD, "service_name": "checkout"},
+                                   "pod_name": CRASHING_POD, "service_name": "api"},
                     "pod_status": "Running",
                     "pod_cpu_utilization": cpu_at(minutes_ago),
                     "pod_memory_utilization": memory_at(minutes_ago),
@@ -567,10 +567,10 @@ async fn seed_logs(logs: &aws_sdk_cloudwatchlogs::Client, now_ms: i64) -> Result
                     "Version": "0",
                     "ClusterName": CLUSTER,
                     "Namespace": NAMESPACE,
-                    "PodName": "checkout",
+                    "PodName": "api",
                     "NodeName": NODE,
                     "kubernetes": {"host": NODE, "namespace_name": NAMESPACE,
-                                   "pod_name": CHECKOUT_POD, "container_name": "checkout",
+                                   "pod_name": CRASHING_POD, "container_name": "api",
                                    "docker": {"container_id": CONTAINER_ID}},
                     "container_status": "Running",
                     "container_last_termination_reason": if life % 2 == 1 { OOM_REASON } else { "Error" },
@@ -594,14 +594,14 @@ async fn seed_logs(logs: &aws_sdk_cloudwatchlogs::Client, now_ms: i64) -> Result
                     "level": "RequestResponse",
                     "auditID": format!("7c1e9a3b-2d4f-4a6c-8e0b-{:012x}", ms),
                     "stage": "ResponseComplete",
-                    "requestURI": format!("/api/v1/namespaces/{NAMESPACE}/pods/{CHECKOUT_POD}/status"),
+                    "requestURI": format!("/api/v1/namespaces/{NAMESPACE}/pods/{CRASHING_POD}/status"),
                     "verb": "patch",
                     "user": {"username": format!("system:node:{NODE}"), "groups": ["system:nodes"]},
-                    "objectRef": {"resource": "pods", "namespace": NAMESPACE, "name": CHECKOUT_POD,
+                    "objectRef": {"resource": "pods", "namespace": NAMESPACE, "name": CRASHING_POD,
                                   "apiVersion": "v1", "subresource": "status"},
                     "responseStatus": {"code": 200},
                     "requestObject": {"status": {"containerStatuses": [{
-                        "name": "checkout",
+                        "name": "api",
                         "restartCount": restarts + 1,
                         "lastState": {"terminated": {"exitCode": 137, "reason": OOM_REASON}},
                         "state": {"waiting": {"reason": "CrashLoopBackOff"}},
@@ -617,7 +617,7 @@ async fn seed_logs(logs: &aws_sdk_cloudwatchlogs::Client, now_ms: i64) -> Result
         // klog's header: Lmmdd hh:mm:ss.uuuuuu threadid file:line]
         let t = rfc3339(scheduled / 1000);
         format!(
-            "I{}{} {}.{:06}      11 schedule_one.go:286] \"Successfully bound pod to node\" pod=\"{NAMESPACE}/{CHECKOUT_POD}\" node=\"{NODE}\" evaluatedNodes=3 feasibleNodes=2",
+            "I{}{} {}.{:06}      11 schedule_one.go:286] \"Successfully bound pod to node\" pod=\"{NAMESPACE}/{CRASHING_POD}\" node=\"{NODE}\" evaluatedNodes=3 feasibleNodes=2",
             &t[5..7],
             &t[8..10],
             &t[11..19],
@@ -678,8 +678,8 @@ async fn seed_alarms(
     now: i64,
 ) -> Result<Vec<SeededAlarm>> {
     let elb = [
-        ("LoadBalancer", "app/prod-eu-shop/5f0c2a9d7e1b3c4d"),
-        ("TargetGroup", "targetgroup/checkout/9a8b7c6d5e4f3a2b"),
+        ("LoadBalancer", "app/prod-eu-prod/5f0c2a9d7e1b3c4d"),
+        ("TargetGroup", "targetgroup/api/9a8b7c6d5e4f3a2b"),
     ];
     let dimensions = || {
         elb.iter()
@@ -689,7 +689,7 @@ async fn seed_alarms(
     cloudwatch
         .put_metric_alarm()
         .alarm_name(ALARM_5XX)
-        .alarm_description("checkout answers more than 50 requests a minute with a 5xx")
+        .alarm_description("api answers more than 50 requests a minute with a 5xx")
         .namespace("AWS/ApplicationELB")
         .metric_name("HTTPCode_Target_5XX_Count")
         .set_dimensions(Some(dimensions()))
@@ -707,7 +707,7 @@ async fn seed_alarms(
     cloudwatch
         .put_metric_alarm()
         .alarm_name(ALARM_LATENCY)
-        .alarm_description("checkout's p99 response time above 1.5 s for 5 minutes")
+        .alarm_description("api's p99 response time above 1.5 s for 5 minutes")
         .namespace("AWS/ApplicationELB")
         .metric_name("TargetResponseTime")
         .set_dimensions(Some(dimensions()))
@@ -722,7 +722,7 @@ async fn seed_alarms(
     cloudwatch
         .put_composite_alarm()
         .alarm_name(COMPOSITE_ALARM)
-        .alarm_description("checkout is failing or slow")
+        .alarm_description("api is failing or slow")
         .alarm_rule(COMPOSITE_RULE)
         .alarm_actions(ONCALL_TOPIC)
         .send()

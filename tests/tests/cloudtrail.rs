@@ -218,11 +218,11 @@ async fn the_default_is_the_last_days_changes_with_every_field() {
             "user_agent": fixture.record["userAgent"],
             "resources": [
                 {"type": "AWS::EKS::Cluster", "name": "prod-eu"},
-                {"type": "AWS::EKS::Nodegroup", "name": "checkout-ng"}
+                {"type": "AWS::EKS::Nodegroup", "name": "api-ng"}
             ],
             "read_only": false,
             "region": "eu-west-1",
-            "request_parameters": "clientRequestToken=[redacted]; name=prod-eu; nodegroupName=checkout-ng; scalingConfig.desiredSize=0; scalingConfig.maxSize=2; scalingConfig.minSize=0",
+            "request_parameters": "clientRequestToken=[redacted]; name=prod-eu; nodegroupName=api-ng; scalingConfig.desiredSize=0; scalingConfig.maxSize=2; scalingConfig.minSize=0",
             "event_id": fixture.event_id
         })
     );
@@ -272,8 +272,8 @@ async fn each_lookup_attribute_is_sent_and_read_only_events_are_dropped_here() {
     let h = s.handler(50);
     let cases = [
         (
-            json!({"resource_name": "checkout-irsa", "start": "now-48h"}),
-            ("resource_name", "ResourceName", "checkout-irsa"),
+            json!({"resource_name": "api-irsa", "start": "now-48h"}),
+            ("resource_name", "ResourceName", "api-irsa"),
             vec!["PutRolePolicy", "AttachRolePolicy", "CreateRole"],
             1,
         ),
@@ -695,9 +695,9 @@ async fn secrets_are_scrubbed_and_every_text_is_within_its_limit() {
     for part in [
         "policyDocument.Statement[0].Action=[secretsmanager:GetSecretValue]",
         "policyDocument.Statement[0].Effect=Deny",
-        "policyDocument.Statement[0].Resource=arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/checkout-db-AbCdEf",
+        "policyDocument.Statement[0].Resource=arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api-db-AbCdEf",
         "policyDocument.Statement[0].password=[redacted]",
-        "roleName=checkout-irsa",
+        "roleName=api-irsa",
     ] {
         assert!(policy.contains(part), "{part} not in {policy}");
     }

@@ -1,7 +1,7 @@
 //! The cloudwatch function with its real SDK clients against moto's CloudWatch Logs and, for
 //! what moto cannot serve (CloudWatch's Smithy RPCv2 CBOR, DescribeAlarmHistory, composite
 //! alarms, a Logs Insights query that stays running or is refused), the wire-level double in
-//! front of it (`integration_tests::cloudwatch`), seeded with a crash-looping checkout
+//! front of it (`integration_tests::cloudwatch`), seeded with a crash-looping api
 //! workload in the prod-eu cluster.
 
 use std::time::Duration;
@@ -116,7 +116,7 @@ async fn alarms_fire_first_and_say_what_they_watch() {
     assert_eq!(states, ["ALARM", "ALARM", "OK"], "{all}");
     let by_prefix = call(
         &h,
-        json!({"action": "alarms", "state": "ok", "prefix": "checkout-lat"}),
+        json!({"action": "alarms", "state": "ok", "prefix": "api-lat"}),
     )
     .await
     .unwrap();
@@ -398,7 +398,7 @@ async fn metrics_are_found_then_read_as_a_summary_and_downsampled_values() {
     let listed = call(
         &h,
         json!({"action": "list_metrics", "namespace": "ContainerInsights",
-               "dimensions": {"PodName": "checkout"}}),
+               "dimensions": {"PodName": "api"}}),
     )
     .await
     .unwrap();

@@ -121,7 +121,7 @@ async fn describe_alarms_answers_metric_and_composite_alarms_in_cbor() {
         .alarm_types(AlarmType::MetricAlarm)
         .alarm_types(AlarmType::CompositeAlarm)
         .state_value(StateValue::Alarm)
-        .alarm_name_prefix("checkout-")
+        .alarm_name_prefix("api-")
         .send()
         .await
         .unwrap();
@@ -462,7 +462,7 @@ async fn errors_arrive_as_the_sdks_typed_errors() {
         .cloudwatch
         .describe_alarms()
         .alarm_names(ALARM_5XX)
-        .alarm_name_prefix("checkout-")
+        .alarm_name_prefix("api-")
         .send()
         .await
         .unwrap_err()

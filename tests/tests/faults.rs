@@ -22,6 +22,7 @@ use std::{
 use aws_sdk_ssm::types::ParameterType;
 use integration_tests::{
     bedrock::{ConverseDouble, text, tool_uses},
+    cloudtrail::CloudTrailDouble,
     eks::point_cluster_at,
     fault::{FAULT_MATRIX_FUNCTIONS, Fault, FaultServer, Oversize},
     k8s::KubernetesApi,
@@ -651,6 +652,41 @@ async fn cloudwatch() {
         cold_per_row: false,
     };
     judge("cloudwatch", vec![run_matrix(s).await]);
+}
+
+/// cloudtrail: LookupEvents (the CloudTrail double: moto has none) through the fault server.
+/// The function retries a retryable failure itself, 600 ms apart, inside the deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudtrail() {
+    let moto = Moto::start().await.unwrap();
+    let double = CloudTrailDouble::start().await.unwrap();
+    let upstream = FaultServer::start(
+        &double.url(),
+        &Oversize {
+            prefix: r#"{"Events":["#.into(),
+            item: format!(
+                r#"{{"EventId":"e-{{n}}","EventName":"UpdateNodegroupConfig","ReadOnly":"false","EventTime":1.7e9,"EventSource":"eks.amazonaws.com","Username":"{}"}}"#,
+                "x".repeat(60)
+            ),
+            suffix: "]}".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut env = env_for(&moto);
+    env.push(("AWS_ENDPOINT_URL_CLOUDTRAIL".into(), upstream.url()));
+    let s = Subject {
+        column: "cloudtrail",
+        upstream_var: "AWS_ENDPOINT_URL_CLOUDTRAIL",
+        function: "cloudtrail",
+        healthy: json!({"action": "changes"}),
+        upstream,
+        ssm: None,
+        env,
+        tool_probe: None,
+        cold_per_row: false,
+    };
+    judge("cloudtrail", vec![run_matrix(s).await]);
 }
 
 /// k8s-info: EKS (DescribeCluster, once per process: each row starts a new one) in front of

@@ -84,6 +84,8 @@ fn plausible(field: &str) -> BoxedStrategy<Value> {
         ]
         .boxed(),
         "log_group_prefix" => string("/aws/[a-z/]{0,20}"),
+        "event_source" => prop::sample::select(vec!["eks.amazonaws.com", "iam.amazonaws.com", "eks", "EKS.amazonaws.com"]).prop_map(Value::from).boxed(),
+        "include_read_only" => any::<bool>().prop_map(Value::from).boxed(),
         "stat" => prop::sample::select(vec!["Average", "p99", "p99.9", "sum", "p101", "mean"]).prop_map(Value::from).boxed(),
         "step" | "timeout" | "period" => prop_oneof![
             string("[0-9]{1,3}(ms|s|m|h)"),
@@ -226,6 +228,16 @@ const EKS_FIELDS: &[&str] = &[
     "max_results",
 ];
 const AGENT_FIELDS: &[&str] = &["prompt", "session_id"];
+const CLOUDTRAIL_FIELDS: &[&str] = &[
+    "action=changes",
+    "start",
+    "end",
+    "resource_name",
+    "event_source",
+    "username",
+    "include_read_only",
+    "max_results",
+];
 const CLOUDWATCH_LOGS_FIELDS: &[&str] = &[
     "action=logs_query|log_groups",
     "query",
@@ -343,6 +355,7 @@ proptest! {
             decoded::<prometheus_alerts::AlertsInput>(&event),
             decoded::<k8s_info::K8sInput>(&event),
             decoded::<cloudwatch::input::CloudWatchInput>(&event),
+            decoded::<cloudtrail::CloudTrailInput>(&event),
             decoded::<agent::AgentInput>(&event),
         ] {
             if let Err(e) = result {
@@ -365,6 +378,7 @@ struct Handlers {
     alerts: prometheus_alerts::PrometheusAlerts,
     k8s: k8s_info::K8sInfo,
     cloudwatch: cloudwatch::CloudWatch,
+    cloudtrail: cloudtrail::CloudTrail,
     agent: agent::Agent<agent::bedrock::Bedrock, agent::invoker::LambdaInvoker>,
 }
 
@@ -453,6 +467,19 @@ fn handlers() -> &'static Handlers {
                     aws_sdk_cloudwatch::Client::new(&sdk()),
                 )
             },
+            cloudtrail: cloudtrail::CloudTrail::with_client(&aws_sdk_cloudtrail::Client::new(
+                &aws_config::SdkConfig::builder()
+                    .behavior_version(aws_config::BehaviorVersion::latest())
+                    .region(aws_config::Region::new("eu-west-1"))
+                    .endpoint_url("http://127.0.0.1:9")
+                    .credentials_provider(
+                        aws_credential_types::provider::SharedCredentialsProvider::new(
+                            aws_credential_types::Credentials::new("a", "b", None, None, "fuzz"),
+                        ),
+                    )
+                    .http_client(common::aws::http_client())
+                    .build(),
+            )),
             k8s: k8s_info::K8sInfo {
                 clusters: k8s_info::Clusters::with_clients(
                     aws_sdk_eks::Client::from_conf(
@@ -572,6 +599,11 @@ proptest! {
     #[test]
     fn cloudwatch_metrics_input(input in input_for(CLOUDWATCH_METRICS_FIELDS)) {
         validates(&handlers().cloudwatch, &input)?;
+    }
+
+    #[test]
+    fn cloudtrail_input(input in input_for(CLOUDTRAIL_FIELDS)) {
+        validates(&handlers().cloudtrail, &input)?;
     }
 
     #[test]
@@ -1061,6 +1093,7 @@ fn every_input_target_reaches_both_refusal_and_the_upstream_call() {
         ("prometheus_alerts", outcomes(&h.alerts, ALERTS_FIELDS)),
         ("k8s_info lists", outcomes(&h.k8s, K8S_LIST_FIELDS)),
         ("k8s_info logs", outcomes(&h.k8s, K8S_LOGS_FIELDS)),
+        ("cloudtrail", outcomes(&h.cloudtrail, CLOUDTRAIL_FIELDS)),
         (
             "cloudwatch logs",
             outcomes(&h.cloudwatch, CLOUDWATCH_LOGS_FIELDS),
