@@ -83,64 +83,13 @@ pub fn is_secret_key(key: &str) -> bool {
     scrub(&format!("{visible}=x")).1 > 0
 }
 
-/// Secrets Manager's service prefix, as IAM actions and ARNs spell it
-/// (`secretsmanager:GetSecretValue`, `arn:aws:secretsmanager:eu-west-1:…:secret:db-AbCd`).
-/// The scrubber reads `secretsmanager:` (and an ARN's `secret:` resource type) as a key
-/// naming a secret and would hide the action or the secret's name, which is exactly what a
-/// reader of a policy change needs; nothing secret follows either, so both are kept out of
-/// the scrubber's sight.
-const SERVICE_PREFIX: &str = "secretsmanager:";
-/// The resource type of a Secrets Manager ARN, after `<region>:<account>:`.
-const ARN_SECRET_TYPE: &str = "secret:";
-/// What stands for [`SERVICE_PREFIX`] and [`ARN_SECRET_TYPE`] while scrubbing: private-use
-/// characters (taken out of the text beforehand) that no secret pattern reads as a key.
-const PREFIX_MASK: char = '\u{E000}';
-const TYPE_MASK: char = '\u{E001}';
-
 /// `text` scrubbed of secrets, then cleaned to one line of at most `max` characters; the
 /// number of secrets replaced. Invisible characters go first, so that a zero-width space
 /// cannot split `password` past the scrubber.
 pub fn scrub_and_clean(text: &str, max: usize) -> (String, usize) {
-    let visible: String = text
-        .chars()
-        .filter(|c| !is_invisible(*c) && *c != PREFIX_MASK && *c != TYPE_MASK)
-        .collect();
-    let (scrubbed, found) = scrub(&mask_service_names(&visible));
-    let restored = scrubbed
-        .replace(PREFIX_MASK, SERVICE_PREFIX)
-        .replace(TYPE_MASK, ARN_SECRET_TYPE);
-    (clean(&restored, max), found)
-}
-
-/// `text` with [`SERVICE_PREFIX`], and the `secret:` of an ARN's `<region>:<account>:secret:`
-/// after it, replaced by their masks.
-fn mask_service_names(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(SERVICE_PREFIX) {
-        out.push_str(&rest[..at]);
-        out.push(PREFIX_MASK);
-        rest = &rest[at + SERVICE_PREFIX.len()..];
-        let region = rest
-            .bytes()
-            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-            .count();
-        let Some(after_region) = rest[region..].strip_prefix(':') else {
-            continue;
-        };
-        let account = after_region.bytes().take_while(u8::is_ascii_digit).count();
-        if let Some(name) = after_region[account..]
-            .strip_prefix(':')
-            .and_then(|r| r.strip_prefix(ARN_SECRET_TYPE))
-        {
-            let type_at = rest.len() - name.len() - ARN_SECRET_TYPE.len();
-            out.push_str(&rest[..type_at]);
-            out.push(TYPE_MASK);
-            rest = name;
-        }
-    }
-    out.push_str(rest);
-    out
+    let visible: String = text.chars().filter(|c| !is_invisible(*c)).collect();
+    let (scrubbed, found) = scrub(&visible);
+    (clean(&scrubbed, max), found)
 }
 
 #[derive(Default)]

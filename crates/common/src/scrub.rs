@@ -34,6 +34,7 @@ fn patterns() -> &'static [(Regex, &'static str)] {
                 r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
                 "[redacted]",
             ),
+            // `key=value` stays last: `scrub` keeps Secrets Manager's names out of it.
             (
                 r#"(?i)\b([a-z0-9_.-]*(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|credentials?)[a-z0-9_.-]*)(\s*[=:]\s*)("?)[^\s"',;&]+"#,
                 "${1}${3}${4}[redacted]",
@@ -52,7 +53,28 @@ fn patterns() -> &'static [(Regex, &'static str)] {
 pub fn scrub(text: &str) -> (String, usize) {
     let mut out = text.to_owned();
     let mut count = 0;
-    for (re, with) in patterns() {
+    let last = patterns().len() - 1;
+    for (i, (re, with)) in patterns().iter().enumerate() {
+        if i == last {
+            // The `key=value` pattern: an AWS name that only looks like a secret's key is
+            // kept as written.
+            let mut found = 0;
+            let replaced = re.replace_all(&out, |caps: &regex_lite::Captures<'_>| {
+                let whole = caps.get(0).map_or("", |m| m.as_str());
+                let at = caps.get(0).map_or(0, |m| m.start());
+                if names_a_secrets_manager_thing(&out[..at], &caps[1]) {
+                    whole.to_owned()
+                } else {
+                    found += 1;
+                    let mut expanded = String::new();
+                    caps.expand(with, &mut expanded);
+                    expanded
+                }
+            });
+            out = replaced.into_owned();
+            count += found;
+            continue;
+        }
         let found = re.find_iter(&out).count();
         if found > 0 {
             count += found;
@@ -60,6 +82,22 @@ pub fn scrub(text: &str) -> (String, usize) {
         }
     }
     (out, count)
+}
+
+/// Whether `key` (followed by `:` or `=`) is Secrets Manager's name rather than a secret's
+/// key: its service prefix (`secretsmanager:GetSecretValue`, `arn:aws:secretsmanager:…`) or
+/// the `secret` resource type of its ARNs (`…:123456789012:secret:db-AbCd`). Both name a
+/// service and a secret; neither holds one, and hiding them hides what a policy change did.
+fn names_a_secrets_manager_thing(before: &str, key: &str) -> bool {
+    if key.eq_ignore_ascii_case("secretsmanager") {
+        return true;
+    }
+    // An ARN's resource type follows `:<12-digit account>:`.
+    key == "secret"
+        && before.strip_suffix(':').is_some_and(|b| {
+            let digits = b.bytes().rev().take_while(u8::is_ascii_digit).count();
+            digits == 12 && b[..b.len() - 12].ends_with(':')
+        })
 }
 
 #[cfg(test)]
@@ -81,6 +119,10 @@ mod tests {
             (
                 "dsn=\"postgres://checkout:hunter2@db.shop:5432/orders?sslmode=require\"",
                 "dsn=\"postgres://checkout:[redacted]@db.shop:5432/orders?sslmode=require\"",
+            ),
+            (
+                "Action=secretsmanager:GetSecretValue arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCd secret:s3cr3t",
+                "Action=secretsmanager:GetSecretValue arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCd secret:[redacted]",
             ),
             (
                 "amqp://guest:guest@rabbit:5672/ and https://example.com:8443/x",
