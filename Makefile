@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md), plus the measurement scripts.
-.PHONY: dev test coldstart measure-prometheus measure-eks measure-web-search measure-agent measure-stream zips fuzz soak
+.PHONY: dev test coldstart measure-prometheus measure-eks measure-cloudwatch measure-web-search measure-agent measure-stream zips fuzz soak
 
 # Local stack + functions under `cargo lambda watch` + invoke of every sample event.
 dev:
@@ -20,6 +20,9 @@ measure-prometheus:
 # eks-info and k8s-info: cold start and warm latency (moto, the Kubernetes API double), RSS, zips.
 measure-eks:
 	bash scripts/measure-eks.sh
+
+measure-cloudwatch:
+	bash scripts/measure-cloudwatch.sh
 
 # web-search: cold start and warm latency (DuckDuckGo page, Brave JSON), RSS, zip size.
 measure-web-search:

@@ -635,6 +635,9 @@ class Insights:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "cloudwatch-double"
+    # Headers and body go out in two writes; with Nagle's algorithm on, a kept-alive client's
+    # delayed ACK held every answer for 40 ms (measured: 48 ms warm against 9 ms cold).
+    disable_nagle_algorithm = True
 
     # --- plumbing ----------------------------------------------------------------------------
 

@@ -133,6 +133,51 @@ async fn alarms_fire_first_and_say_what_they_watch() {
     );
 }
 
+/// More log groups than DescribeLogGroups returns in a page (50): the function follows
+/// nextToken, asking each page for no more than it still needs.
+#[tokio::test]
+async fn log_groups_are_read_page_by_page() {
+    let s = stack().await;
+    let logs = s.double.logs_client().await;
+    for i in 0..60 {
+        logs.create_log_group()
+            .log_group_name(format!("/aws/bulk/group-{i:02}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let h = s.handler().await;
+    let before = s.double.requests().await.len();
+    let out = call(
+        &h,
+        json!({"action": "log_groups", "prefix": "/aws/bulk/", "max_results": 55}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (out["count"].as_u64(), out["truncated"].as_bool()),
+        (Some(55), Some(true)),
+        "{}",
+        out["count"]
+    );
+    let calls: Vec<String> = s.double.requests().await[before..].to_vec();
+    assert_eq!(
+        calls,
+        ["DescribeLogGroups", "DescribeLogGroups"],
+        "two pages"
+    );
+    let all = call(
+        &h,
+        json!({"action": "log_groups", "prefix": "/aws/bulk/", "max_results": 500}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (all["count"].as_u64(), all["truncated"].as_bool()),
+        (Some(60), Some(false))
+    );
+}
+
 #[tokio::test]
 async fn alarm_history_reads_each_state_change_newest_first() {
     let s = stack().await;
