@@ -65,7 +65,11 @@ impl Pacer {
                 ),
             ));
         }
-        tokio::time::sleep(wait).await;
+        // Even a zero sleep waits for the timer wheel's next tick (up to a millisecond):
+        // the first request of a cold start must not.
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
         *last = Some(Instant::now());
         Ok(())
     }
