@@ -649,7 +649,6 @@ impl Lookup<'_> {
             let token = token.clone();
             async move {
                 self.pacer.slot(self.deadline).await?;
-                let budget = self.deadline.budget(CALL_TIMEOUT)?;
                 let request = self
                     .client
                     .lookup_events()
@@ -659,14 +658,8 @@ impl Lookup<'_> {
                     .max_results(size)
                     .set_next_token(token)
                     .send();
-                let out = tokio::time::timeout(budget, request)
-                    .await
-                    .map_err(|_| {
-                        ToolError::new(
-                            ErrorCode::UpstreamTimeout,
-                            format!("{SERVICE} did not answer within {} ms", budget.as_millis()),
-                        )
-                    })?
+                let out = common::aws::bounded(self.deadline, SERVICE, CALL_TIMEOUT, request)
+                    .await?
                     .map_err(|e| map_error(&e))?;
                 Ok((out.events.unwrap_or_default(), out.next_token))
             }

@@ -172,13 +172,7 @@ pub(crate) async fn call<T, E>(
 where
     E: ProvideErrorMetadata + std::error::Error,
 {
-    let budget = deadline.budget(CALL_TIMEOUT)?;
-    let result = tokio::time::timeout(budget, request).await.map_err(|_| {
-        ToolError::new(
-            ErrorCode::UpstreamTimeout,
-            format!("{service} did not answer within {} ms", budget.as_millis()),
-        )
-    })?;
+    let result = common::aws::bounded(deadline, service, CALL_TIMEOUT, request).await?;
     result.map_err(|e| {
         let mut error = ToolError::from_sdk(service, &e);
         // A Logs Insights query CloudWatch cannot parse is the caller's to fix, in

@@ -99,6 +99,26 @@ pub fn request_path_retries() -> aws_config::retry::RetryConfig {
         .with_max_backoff(Duration::from_millis(400))
 }
 
+/// Runs one AWS SDK request within the smaller of `timeout` and what the deadline allows
+/// ([`crate::Deadline::budget`]): out of time is `UPSTREAM_TIMEOUT` naming `service` and the
+/// budget it had. The request's own result comes back untouched, so the caller maps the SDK
+/// error with [`crate::ToolError::from_sdk`] and what it alone knows (which resource was not
+/// found, which IAM action a denial is about).
+pub async fn bounded<T>(
+    deadline: &crate::Deadline,
+    service: &str,
+    timeout: Duration,
+    request: impl std::future::Future<Output = T>,
+) -> Result<T, crate::ToolError> {
+    let budget = deadline.budget(timeout)?;
+    tokio::time::timeout(budget, request).await.map_err(|_| {
+        crate::ToolError::new(
+            crate::ErrorCode::UpstreamTimeout,
+            format!("{service} did not answer within {} ms", budget.as_millis()),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use rustls::pki_types::{CertificateDer, pem::PemObject};

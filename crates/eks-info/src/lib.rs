@@ -407,13 +407,7 @@ async fn call<T, E>(
 where
     E: ProvideErrorMetadata + std::error::Error,
 {
-    let budget = deadline.budget(CALL_TIMEOUT)?;
-    let result = tokio::time::timeout(budget, request).await.map_err(|_| {
-        ToolError::new(
-            ErrorCode::UpstreamTimeout,
-            format!("{SERVICE} did not answer within {} ms", budget.as_millis()),
-        )
-    })?;
+    let result = common::aws::bounded(deadline, SERVICE, CALL_TIMEOUT, request).await?;
     result.map_err(|e| {
         let mut error = ToolError::from_sdk(SERVICE, &e);
         if error.code == ErrorCode::NotFound {
