@@ -1,7 +1,8 @@
 //! The agent's request flow: check the question, read the settings, take one of the caller's
 //! in-flight slots and check their token budget, read the caller's session, run the tool
 //! loop over a window of the history ([`crate::tool_loop`]), save the turn, give the slot
-//! back, and report it (the audit line, the metrics). [`Agent`] is the function's [`Handler`]; it holds the clients `main` built.
+//! back, and report it (the audit line, the metrics). [`Agent`] is the function's
+//! [`Handler`]; it holds the clients `main` built.
 
 use std::time::Instant;
 
