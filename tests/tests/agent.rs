@@ -172,11 +172,13 @@ async fn a_tool_then_an_answer_through_the_real_tool_lambda() {
         tools,
         [
             "prometheus_alerts",
+            "cloudwatch",
             "prometheus_metadata",
             "prometheus_query",
             "prometheus_range_query",
             "eks_info",
             "k8s_info",
+            "cloudtrail",
             "web_search"
         ]
     );

@@ -95,11 +95,13 @@ mod tests {
             names,
             [
                 "prometheus_alerts",
+                "cloudwatch",
                 "prometheus_metadata",
                 "prometheus_query",
                 "prometheus_range_query",
                 "eks_info",
                 "k8s_info",
+                "cloudtrail",
                 "web_search"
             ]
         );
@@ -108,6 +110,7 @@ mod tests {
             Some("arn:aws:lambda:us-east-1:123456789012:function:search-prod")
         );
         assert_eq!(r.function("eks_info"), Some("eks-info"));
+        assert_eq!(r.function("cloudtrail"), Some("cloudtrail"));
         assert_eq!(r.function("delete_cluster"), None);
     }
 
