@@ -265,6 +265,31 @@ async fn metadata_lists_metrics_and_label_values_and_checks_its_input() {
         ),
         (json!(["http_requests_total"]), Some(2), Some(true))
     );
+    // `match` is a search anywhere in the name, as grep does it (PromQL's `=~` is anchored:
+    // a model asking for `requests` would otherwise conclude the metric does not exist).
+    for (re, expected) in [
+        ("requests", json!(["http_requests_total"])),
+        ("^temp", json!(["temperature_celsius"])),
+        ("series$", json!(["fanout_series"])),
+    ] {
+        let out = call(&h, json!({"action": "list_metrics", "match": re}))
+            .await
+            .unwrap();
+        assert_eq!(out["metrics"], expected, "{re}");
+        assert!(out.get("hint").is_none(), "{out}");
+    }
+    // Nothing found: the answer says how it searched.
+    let none = call(&h, json!({"action": "list_metrics", "match": "^requests"}))
+        .await
+        .unwrap();
+    assert_eq!(none["count"], 0);
+    assert!(
+        none["hint"]
+            .as_str()
+            .unwrap()
+            .contains("searched anywhere in the name"),
+        "{none}"
+    );
     // A quote in the regex cannot break out of the PromQL string it is put in.
     let out = call(
         &h,

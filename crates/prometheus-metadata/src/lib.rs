@@ -3,8 +3,11 @@
 //!
 //! Input (docs/contract.md §2.5): `action` is
 //! * `list_metrics`: metric names (the `__name__` label's values), optionally only those
-//!   whose name matches the regex `match` (RE2, anchored, as PromQL's `=~`), at most `limit`
-//!   (1–10,000, default 200);
+//!   whose name contains a match of the regex `match` (RE2, searched anywhere in the name as
+//!   grep does: `http_requests` finds `http_requests_total`, `^acc_` the names starting with
+//!   `acc_`), at most `limit` (1–10,000, default 200). An empty list carries a `hint`, so
+//!   "no metric matched" is never read as "the metric does not exist" without saying how it
+//!   was looked for;
 //! * `label_values`: the values of `label` (a Prometheus label name), optionally only on
 //!   series matching the selector `match[]`, at most `limit`;
 //! * `server_info`: for a plain Prometheus its build information; for AMP the workspace's
@@ -92,6 +95,9 @@ pub struct MetadataOutput {
     /// `server_info`: Prometheus' build information or the AMP workspace's description.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<Value>,
+    /// `list_metrics` with `match` that found nothing: how the names were searched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     /// `amp` or `prometheus`.
     pub endpoint: &'static str,
     /// Prometheus' warnings.
@@ -219,6 +225,7 @@ impl Handler for PrometheusMetadata {
             count: None,
             truncated: None,
             server: None,
+            hint: None,
             endpoint: target.backend.as_str(),
             warnings: Vec::new(),
         };
@@ -231,7 +238,11 @@ impl Handler for PrometheusMetadata {
                         input
                             .name_regex
                             .as_deref()
-                            .map(|re| format!("{{__name__=~{}}}", promql_string(re))),
+                            // PromQL anchors `=~` at both ends; a model asking for `http_requests`
+                            // or `^acc_` means a search, as grep does it.
+                            .map(|re| {
+                                format!("{{__name__=~{}}}", promql_string(&format!(".*(?:{re}).*")))
+                            }),
                     ),
                     _ => (
                         input.label.clone().unwrap_or_default(),
@@ -268,6 +279,12 @@ impl Handler for PrometheusMetadata {
                 out.warnings = answer.warnings;
                 if input.action == Action::ListMetrics {
                     out.action = "list_metrics";
+                    if let (0, Some(re)) = (count, &input.name_regex) {
+                        out.hint = Some(format!(
+                            "no metric name contains a match of `{}` (a case-sensitive regex searched anywhere in the name); list_metrics without match lists every name",
+                            re.chars().take(100).collect::<String>()
+                        ));
+                    }
                     out.metrics = Some(all);
                 } else {
                     out.action = "label_values";
