@@ -40,7 +40,7 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_VALUE_CHARS: usize = 2_000;
 
 /// The handler: the two SDK clients, each built on first use.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CloudWatch {
     logs: tokio::sync::OnceCell<aws_sdk_cloudwatchlogs::Client>,
     metrics: tokio::sync::OnceCell<aws_sdk_cloudwatch::Client>,
@@ -53,8 +53,9 @@ impl CloudWatch {
     /// A handler whose clients come from [`common::aws::sdk_config`] when first needed.
     pub fn new() -> Self {
         Self {
+            logs: tokio::sync::OnceCell::new(),
+            metrics: tokio::sync::OnceCell::new(),
             first_poll_wait: logs::FIRST_POLL_WAIT,
-            ..Self::default()
         }
     }
 
@@ -84,6 +85,14 @@ impl CloudWatch {
                 aws_sdk_cloudwatch::Client::new(common::aws::sdk_config().await)
             })
             .await
+    }
+}
+
+/// The same as [`CloudWatch::new`]: a derived default would poll Logs Insights without
+/// waiting.
+impl Default for CloudWatch {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

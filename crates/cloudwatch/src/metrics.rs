@@ -80,17 +80,13 @@ pub async fn list(
         "metrics": metrics,
         "truncated": more,
     });
-    if metrics_is_empty(&answer) {
+    if answer["count"] == 0 {
         // An empty list reads as "the metric does not exist"; say what was matched, and how.
         answer["hint"] = Value::from(
             "no metric matched: namespace and metric_name are exact, case-sensitive names, and each dimension filter must match a dimension the metric has; list without filters to see what exists",
         );
     }
     Ok(answer)
-}
-
-fn metrics_is_empty(answer: &Value) -> bool {
-    answer["count"] == 0
 }
 
 fn dimensions_object(dimensions: &[Dimension]) -> Map<String, Value> {

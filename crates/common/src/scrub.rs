@@ -34,9 +34,9 @@ fn patterns() -> &'static [(Regex, &'static str)] {
                 r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
                 "[redacted]",
             ),
-            // `key=value` stays last: `scrub` keeps Secrets Manager's names out of it.
+            // `key=value`; the key is named so that `scrub` can keep Secrets Manager's names.
             (
-                r#"(?i)\b([a-z0-9_.-]*(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|credentials?)[a-z0-9_.-]*)(\s*[=:]\s*)("?)[^\s"',;&]+"#,
+                r#"(?i)\b(?P<key>[a-z0-9_.-]*(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|credentials?)[a-z0-9_.-]*)(\s*[=:]\s*)("?)[^\s"',;&]+"#,
                 "${1}${3}${4}[redacted]",
             ),
         ]
@@ -53,33 +53,23 @@ fn patterns() -> &'static [(Regex, &'static str)] {
 pub fn scrub(text: &str) -> (String, usize) {
     let mut out = text.to_owned();
     let mut count = 0;
-    let last = patterns().len() - 1;
-    for (i, (re, with)) in patterns().iter().enumerate() {
-        if i == last {
-            // The `key=value` pattern: an AWS name that only looks like a secret's key is
-            // kept as written.
-            let mut found = 0;
-            let replaced = re.replace_all(&out, |caps: &regex_lite::Captures<'_>| {
-                let whole = caps.get(0).map_or("", |m| m.as_str());
-                let at = caps.get(0).map_or(0, |m| m.start());
-                if names_a_secrets_manager_thing(&out[..at], &caps[1]) {
-                    whole.to_owned()
-                } else {
-                    found += 1;
-                    let mut expanded = String::new();
-                    caps.expand(with, &mut expanded);
-                    expanded
-                }
-            });
-            out = replaced.into_owned();
-            count += found;
-            continue;
-        }
-        let found = re.find_iter(&out).count();
-        if found > 0 {
-            count += found;
-            out = re.replace_all(&out, *with).into_owned();
-        }
+    for (re, with) in patterns() {
+        let mut found = 0;
+        let replaced = re.replace_all(&out, |caps: &regex_lite::Captures<'_>| {
+            let whole = caps.get(0).map_or("", |m| m.as_str());
+            // An AWS name that only looks like a secret's key is kept as written.
+            if let Some(key) = caps.name("key")
+                && names_a_secrets_manager_thing(&out[..key.start()], key.as_str())
+            {
+                return whole.to_owned();
+            }
+            found += 1;
+            let mut expanded = String::new();
+            caps.expand(with, &mut expanded);
+            expanded
+        });
+        out = replaced.into_owned();
+        count += found;
     }
     (out, count)
 }
