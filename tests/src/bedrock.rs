@@ -51,7 +51,15 @@ pub enum Step {
     Error(u16, &'static str, String),
     /// Streamed only: this text, then an exception frame (type, message) mid-stream.
     StreamError(String, &'static str, String),
+    /// Streamed only: this reply's events as Server-Sent Events text (`event: contentBlockDelta`
+    /// / `data: {…}`) instead of AWS event-stream frames, as some third-party Converse
+    /// servers send them.
+    SseFramed(Value),
 }
+
+/// Computes the answer to a request from its body (the messages so far, tool results
+/// included), for a model stand-in that reacts to what it is sent.
+pub type Responder = Arc<dyn Fn(&Value) -> Step + Send + Sync>;
 
 /// Token usage every scripted reply reports: input, output.
 pub const USAGE: (u64, u64) = (100, 20);
@@ -135,6 +143,7 @@ pub struct Pace {
 #[derive(Default)]
 struct Shared {
     script: Mutex<VecDeque<Step>>,
+    responder: Mutex<Option<Responder>>,
     fallback: Mutex<Option<Step>>,
     requests: Mutex<Vec<(String, Value)>>,
     /// `Authorization` of every chat-completions request.
@@ -184,6 +193,11 @@ impl ConverseDouble {
         *self.shared.fallback.lock().unwrap() = Some(step);
     }
 
+    /// Answers with `responder` once the script is used up, before any fallback.
+    pub fn respond_with(&self, responder: Responder) {
+        *self.shared.responder.lock().unwrap() = Some(responder);
+    }
+
     /// Paces streamed replies (default: as fast as possible); a buffered reply then arrives
     /// when its stream would have ended.
     pub fn pace(&self, pace: Pace) {
@@ -218,13 +232,13 @@ impl Drop for ConverseDouble {
 }
 
 fn next_step(shared: &Shared, model: String, body: Value) -> Option<Step> {
+    let scripted = shared.script.lock().unwrap().pop_front();
+    let responder = shared.responder.lock().unwrap().clone();
+    let step = scripted
+        .or_else(|| responder.map(|respond| respond(&body)))
+        .or_else(|| shared.fallback.lock().unwrap().clone());
     shared.requests.lock().unwrap().push((model, body));
-    shared
-        .script
-        .lock()
-        .unwrap()
-        .pop_front()
-        .or_else(|| shared.fallback.lock().unwrap().clone())
+    step
 }
 
 async fn converse(
@@ -238,10 +252,11 @@ async fn converse(
             wait_as_if_streamed(pace, &reply_frames(&body)).await;
             (StatusCode::OK, Json(body)).into_response()
         }
-        Some(Step::StreamError(..)) => error_response(
+        Some(Step::StreamError(..) | Step::SseFramed(_)) => error_response(
             500,
             "InternalServerException",
-            "the test scripted a stream error for a Converse (not ConverseStream) call".to_owned(),
+            "the test scripted a stream-only step for a Converse (not ConverseStream) call"
+                .to_owned(),
         ),
         Some(Step::Error(status, kind, message)) => error_response(status, kind, message),
         None => no_step_left(),
@@ -350,6 +365,40 @@ fn reply_frames(body: &Value) -> Vec<(bool, Vec<u8>)> {
     frames
 }
 
+/// A reply's events as Server-Sent Events text: the same events Bedrock sends, framed the
+/// way a third-party server does.
+fn sse_events(body: &Value) -> Vec<(bool, Vec<u8>)> {
+    let mut events = vec![json!({"messageStart": {"role": "assistant"}})];
+    for (i, block) in body["output"]["message"]["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(text) = block["text"].as_str() {
+            events.push(
+                json!({"contentBlockDelta": {"contentBlockIndex": i, "delta": {"text": text}}}),
+            );
+        }
+        events.push(json!({"contentBlockStop": {"contentBlockIndex": i}}));
+    }
+    events.push(json!({"messageStop": {"stopReason": body["stopReason"]}}));
+    events.push(json!({"metadata": {"usage": body["usage"], "metrics": body["metrics"]}}));
+    events
+        .into_iter()
+        .map(|e| {
+            let (kind, data) = e
+                .as_object()
+                .and_then(|o| o.iter().next())
+                .expect("one key");
+            (
+                true,
+                format!("event: {kind}\ndata: {data}\n\n").into_bytes(),
+            )
+        })
+        .collect()
+}
+
 /// A tool's input JSON in two pieces, cut at a character boundary, as models stream it.
 fn halves(input: &str) -> [&str; 2] {
     let half = (input.len() / 2..=input.len())
@@ -410,6 +459,11 @@ async fn converse_stream(
                 ),
             ));
             frames
+        }
+        Some(Step::SseFramed(body)) => {
+            let events = sse_events(&body);
+            let pace = *shared.pace.lock().unwrap();
+            return paced_body(shared, events, pace, "text/event-stream");
         }
         Some(Step::Error(status, kind, message)) => return error_response(status, kind, message),
         None => return no_step_left(),
@@ -593,6 +647,13 @@ async fn chat_completions(
                 500,
                 "server_error",
                 "the test script has no step left".to_owned(),
+            );
+        }
+        Some(Step::SseFramed(_)) => {
+            return openai_error(
+                500,
+                "server_error",
+                "a Bedrock-only step scripted for chat completions".to_owned(),
             );
         }
         Some(Step::StreamError(..)) if !stream => {

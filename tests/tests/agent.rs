@@ -202,6 +202,64 @@ async fn a_tool_then_an_answer_through_the_real_tool_lambda() {
     );
 }
 
+/// Prices make a cost (each kind of token at its price, to a millionth of a dollar); the
+/// team's instructions reach the model after the system prompt; a long tool input is kept
+/// as evidence cut with a marker.
+#[tokio::test]
+async fn cost_instructions_and_long_inputs() {
+    let s = stack().await;
+    let agent = s
+        .agent(&[
+            ("model/price_input_per_mtok", "3"),
+            ("model/price_output_per_mtok", "15"),
+            ("model/price_cache_read_per_mtok", "0.30"),
+            ("model/price_cache_write_per_mtok", "3.75"),
+            (
+                "agent/instructions",
+                "Clusters are named <env>-<region>. Escalate to #sre-oncall.",
+            ),
+        ])
+        .await;
+    let long = "x".repeat(3_000);
+    s.converse.script([
+        tool_uses(None, &[("l", "web_search", json!({"query": long}))]),
+        text("Done.", "end_turn"),
+    ]);
+    let out = ask(&agent, json!({"prompt": "Search for something long"}))
+        .await
+        .unwrap();
+    let calls = 2.0;
+    let expected = calls
+        * (USAGE.0 as f64 * 3.0
+            + USAGE.1 as f64 * 15.0
+            + CACHE.0 as f64 * 0.30
+            + CACHE.1 as f64 * 3.75)
+        / 1e6;
+    let cost = out["usage"]["cost_usd"].as_f64().unwrap();
+    assert!((cost - expected).abs() < 1e-9, "{cost} != {expected}");
+    let input = out["tool_calls"][0]["input"].as_str().unwrap();
+    assert!(
+        input.starts_with(r#"{"query":"xxx"#)
+            && input.ends_with(&format!(
+                "[truncated by the agent: the first {} of {} bytes]",
+                agent::io::MAX_EVIDENCE_INPUT_BYTES,
+                json!({"query": long}).to_string().len()
+            )),
+        "{input}"
+    );
+    let system = s.converse.take_requests()[0].1["system"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        system.starts_with(agent::settings::DEFAULT_SYSTEM_PROMPT)
+            && system.ends_with(
+                "\n\n## The team's standing instructions\nClusters are named <env>-<region>. Escalate to #sre-oncall."
+            ),
+        "{system}"
+    );
+}
+
 #[tokio::test]
 async fn two_tool_calls_in_one_turn_run_at_the_same_time() {
     let s = stack().await;
@@ -272,6 +330,31 @@ async fn unknown_tools_tool_errors_and_timeouts_go_back_as_error_results() {
         .map(|c| c["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["error", "error", "error"]);
+    // Each failure is evidence the caller sees: what was asked and why it failed, the same
+    // code and message the model was given.
+    let evidence: Vec<(&Value, &str, &str)> = out["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c.get("result_preview"), None, "{c}");
+            (
+                &c["input"],
+                c["error"]["code"].as_str().unwrap(),
+                c["error"]["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(evidence[0].0, &json!({"cluster_name": "prod"}));
+    assert_eq!(evidence[0].1, "NOT_FOUND");
+    assert_eq!(
+        (evidence[1].1, evidence[1].2),
+        (
+            "INVALID_INPUT",
+            "cluster_name is required for describe_cluster"
+        )
+    );
+    assert_eq!(evidence[2].1, "UPSTREAM_TIMEOUT");
     let results = tool_results(&s.converse.take_requests()[1].1);
     let envelope = |id: &str| -> Value {
         let (status, text) = &results[id];

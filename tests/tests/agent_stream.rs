@@ -185,6 +185,16 @@ async fn a_tool_call_mid_stream_is_an_event_between_the_texts() {
         tool.1
     );
     assert!(tool.1["duration_ms"].is_u64());
+    // The evidence travels with the event: the input as the model sent it, the start of what
+    // the tool answered; the output's entry is the same call.
+    assert_eq!(tool.1["input"], json!({"query": "sum(up)", "time": t}));
+    let preview = tool.1["result_preview"].as_str().unwrap();
+    assert!(
+        preview.starts_with('{') && preview.contains("\"value\""),
+        "{preview}"
+    );
+    assert_eq!(tool.1.get("error"), None);
+    assert_eq!(output["tool_calls"][0], tool.1);
     let mut expected = texts(&["Checking ", "the ", "targets."]);
     expected.extend(texts(&["2 ", "of ", "3 ", "targets ", "are ", "up."]));
     assert_eq!(before, expected);
@@ -240,6 +250,36 @@ async fn a_model_stream_error_after_text_ends_with_an_error_event_and_no_retry()
     );
     assert!(envelope["error"]["request_id"].is_string());
     assert_eq!(s.converse.left(), 1, "the failed answer was retried");
+}
+
+/// A third-party server that answers ConverseStream with Server-Sent Events text instead of
+/// AWS event-stream frames was reached and did answer: the error says the reply could not be
+/// decoded, not that Bedrock could not be reached, and a retry (which would get the same
+/// bytes) is not made.
+#[tokio::test]
+async fn a_stream_that_is_not_event_stream_frames_is_named_as_undecodable() {
+    let s = stack().await;
+    let framed_as_sse = match text("Looks fine.", "end_turn") {
+        integration_tests::bedrock::Step::Reply(body) => {
+            integration_tests::bedrock::Step::SseFramed(body)
+        }
+        other => panic!("{other:?}"),
+    };
+    s.converse
+        .script([framed_as_sse, text("A retried answer.", "end_turn")]);
+    let (status, _, events) = s.stream(json!({"prompt": "Is prod healthy?"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(events.len(), 1, "{events:?}");
+    let (name, envelope) = &events[0];
+    assert_eq!(name, "error", "{envelope}");
+    assert_eq!(envelope["error"]["code"], "UPSTREAM_ERROR", "{envelope}");
+    let message = envelope["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("could not be decoded") && !message.contains("could not reach"),
+        "{message}"
+    );
+    assert_eq!(envelope["error"]["retryable"], false, "{envelope}");
+    assert_eq!(s.converse.left(), 1, "an undecodable stream was retried");
 }
 
 #[tokio::test]
@@ -468,7 +508,7 @@ async fn the_chat_page_streams_an_answer_and_keeps_the_session() {
             "const t = document.querySelector('.turn');
              return {order: [...t.querySelector('.reply').children].map(e => e.className),
                      answer: [...t.querySelectorAll('.answer')].map(e => e.textContent),
-                     tools: [...t.querySelectorAll('.tool')].map(e => e.textContent),
+                     tools: [...t.querySelectorAll('.tool summary')].map(e => e.textContent),
                      errors: [...document.querySelectorAll('.error')].map(e => e.textContent),
                      session: document.getElementById('session').textContent,
                      updates: window.answerUpdates};",
@@ -499,6 +539,61 @@ async fn the_chat_page_streams_an_answer_and_keeps_the_session() {
         "{tool}"
     );
     assert!(first["updates"].as_u64().unwrap() > 10, "{first}");
+    // The tool line opens to its evidence; "Copy report" shows (and copies) the Markdown
+    // report, read here from the page: a headless browser may refuse the clipboard.
+    let evidence = browser
+        .run(
+            "const t = document.querySelector('.turn');
+             const tool = t.querySelector('details.tool');
+             tool.querySelector('summary').click();
+             t.querySelector('.copy-report').click();
+             return {open: tool.open, visible: tool.querySelector('pre.input').offsetHeight > 0,
+                     input: JSON.parse(tool.querySelector('pre.input').textContent),
+                     result: tool.querySelector('pre.result').textContent};",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(evidence["open"], true, "{evidence}");
+    assert_eq!(evidence["visible"], true, "{evidence}");
+    assert_eq!(
+        evidence["input"],
+        json!({"query": "sum(up)", "time": t}),
+        "{evidence}"
+    );
+    assert!(
+        evidence["result"].as_str().unwrap().contains("\"value\""),
+        "{evidence}"
+    );
+    browser
+        .wait_until(
+            "the report",
+            "const r = document.querySelector('.turn .report'); return !!r && r.value.length > 0;",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let report = browser
+        .run(
+            "return document.querySelector('.turn .report').value;",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    let report = report.as_str().unwrap();
+    for part in [
+        "## Question\n\nWhich scrape targets are down?\n",
+        "## Answer\n\n2 of 3 targets are up; db-1 is down since 00:30.\n",
+        "## Evidence\n\n1. `prometheus_query` · success · ",
+        "   Input:\n\n   ```\n   {\n     \"query\": \"sum(up)\",",
+        "   Result (start):\n\n   ```\n   {",
+        "---\n\nend_turn · 2 model call(s) · 200 in / 40 out tokens · ",
+    ] {
+        assert!(
+            report.contains(part),
+            "{part:?} not in the report:\n{report}"
+        );
+    }
     let session = first["session"].as_str().unwrap().to_owned();
     assert!(
         session.starts_with("session ") && session.len() == 8 + 32,

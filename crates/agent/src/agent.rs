@@ -13,10 +13,9 @@ use crate::{
     conversation::{Message, push_prompt, window_start},
     events::{AnswerEvents, Buffered},
     invoker::Invoker,
-    io::{AgentInput, AgentOutput, new_session_id},
+    io::{AgentInput, AgentOutput, OutputUsage, new_session_id},
     model::Model,
     owner::Owner,
-    pricing::Prices,
     registry::Registry,
     sessions::{SESSION_TIMEOUT, SessionStore},
     settings::AgentSettings,
@@ -104,7 +103,7 @@ impl<M: Model, I: Invoker> Agent<M, I> {
                 Registry::from_settings(&values)?,
             ))
         });
-        let (outcome, prices) = match settings {
+        let outcome = match settings {
             Ok((settings, registry)) => {
                 let question = Question {
                     owner: &owner,
@@ -115,16 +114,23 @@ impl<M: Model, I: Invoker> Agent<M, I> {
                     invocation,
                     events,
                 };
-                (self.answer_in_slot(question).await, settings.prices)
+                self.answer_in_slot(question).await
             }
-            Err(e) => (Err(e), Prices::default()),
+            Err(e) => Err(e),
         };
         let latency = started.elapsed();
-        crate::audit::question(&owner, &session_id, outcome.as_ref(), &prices, latency);
-        let metrics = Metrics::new("DevOpsAgent").dimension("Function", "agent");
+        crate::audit::question(&owner, &session_id, outcome.as_ref(), latency);
+        let metrics = Metrics::new("DevOpsAgent")
+            .dimension("Function", "agent")
+            .count("Questions", 1);
         match outcome {
             Ok(mut output) => {
                 output.latency_ms = latency.as_millis() as u64;
+                let usage = output.usage;
+                let metrics = match usage.cost_usd {
+                    Some(cost) => metrics.value("CostUsd", "None", cost),
+                    None => metrics,
+                };
                 metrics
                     .count("Cycles", u64::from(output.cycles))
                     .count("ToolCalls", output.tool_calls.len() as u64)
@@ -136,9 +142,9 @@ impl<M: Model, I: Invoker> Agent<M, I> {
                             .filter(|c| c.status == "error")
                             .count() as u64,
                     )
-                    .count("InputTokens", output.usage.input_tokens)
-                    .count("OutputTokens", output.usage.output_tokens)
-                    .count("CacheReadInputTokens", output.usage.cache_read_input_tokens)
+                    .count("InputTokens", usage.tokens.input_tokens)
+                    .count("OutputTokens", usage.tokens.output_tokens)
+                    .count("CacheReadInputTokens", usage.tokens.cache_read_input_tokens)
                     .milliseconds("Latency", latency)
                     .emit();
                 Ok(output)
@@ -262,7 +268,13 @@ impl<M: Model, I: Invoker> Agent<M, I> {
             stop_reason: outcome.stop_reason,
             cycles: outcome.cycles,
             tool_calls: outcome.tool_calls,
-            usage: outcome.usage,
+            usage: OutputUsage {
+                tokens: outcome.usage,
+                cost_usd: settings
+                    .prices
+                    .cost_usd(&outcome.usage)
+                    .map(|c| (c * 1e6).round() / 1e6),
+            },
             latency_ms: 0,
             model_id: settings.inference.model_id.clone(),
         })

@@ -11,14 +11,13 @@ use std::time::Duration;
 
 use common::ToolError;
 
-use crate::{io::AgentOutput, owner::Owner, pricing::Prices};
+use crate::{io::AgentOutput, owner::Owner};
 
 /// Writes the audit line of one question that ended with `outcome`.
 pub fn question(
     owner: &Owner,
     session_id: &str,
     outcome: Result<&AgentOutput, &ToolError>,
-    prices: &Prices,
     latency: Duration,
 ) {
     let latency_ms = latency.as_millis() as u64;
@@ -38,11 +37,11 @@ pub fn question(
                 stop_reason = %out.stop_reason,
                 cycles = out.cycles,
                 tools,
-                input_tokens = out.usage.input_tokens,
-                output_tokens = out.usage.output_tokens,
-                cache_read_tokens = out.usage.cache_read_input_tokens,
-                cache_write_tokens = out.usage.cache_write_input_tokens,
-                cost_usd = prices.cost_usd(&out.usage),
+                input_tokens = out.usage.tokens.input_tokens,
+                output_tokens = out.usage.tokens.output_tokens,
+                cache_read_tokens = out.usage.tokens.cache_read_input_tokens,
+                cache_write_tokens = out.usage.tokens.cache_write_input_tokens,
+                cost_usd = out.usage.cost_usd,
                 latency_ms,
                 "question"
             );

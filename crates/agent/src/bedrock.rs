@@ -249,14 +249,30 @@ where
     }
 }
 
-/// An exception inside a ConverseStream answer. Its type travels in the frame's
-/// `:exception-type` header, not in the payload, so it is read from the variant.
+/// A failure inside a ConverseStream answer, after Bedrock has answered: the connection was
+/// made, so nothing here is "could not reach". An exception's type travels in the frame's
+/// `:exception-type` header, not in the payload, so it is read from the variant; bytes that
+/// are not event-stream frames (a server that frames the stream as Server-Sent Events text)
+/// cannot become frames on a retry, so they end the request saying so.
 fn classify_stream<R: std::fmt::Debug>(
     err: &aws_sdk_bedrockruntime::error::SdkError<ConverseStreamOutputError, R>,
 ) -> ModelError {
     use aws_sdk_bedrockruntime::error::SdkError;
-    let SdkError::ServiceError(service) = err else {
-        return classify(err);
+    let service = match err {
+        SdkError::ServiceError(service) => service,
+        SdkError::ResponseError(_) => {
+            return ModelError::Fatal(ToolError::new(
+                ErrorCode::UpstreamError,
+                "Amazon Bedrock's ConverseStream reply could not be decoded: it is not AWS event-stream frames (a server that frames it as Server-Sent Events text does not speak Bedrock's protocol)",
+            ));
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            return ModelError::Retryable(ToolError::new(
+                ErrorCode::UpstreamError,
+                "the connection to Amazon Bedrock broke during its streamed reply",
+            ));
+        }
+        _ => return classify(err),
     };
     let e = service.err();
     let code = match e {

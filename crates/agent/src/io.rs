@@ -3,6 +3,7 @@
 
 use common::{ToolError, retry::random_u64};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::model::Usage;
 
@@ -51,7 +52,17 @@ pub fn new_session_id() -> String {
     format!("{:016x}{:016x}", random_u64(), random_u64())
 }
 
-/// One tool call, as reported to the caller.
+/// Longest tool input kept as evidence, in bytes of its JSON: a PromQL expression or a Logs
+/// Insights query fits whole; a model sending a megabyte of arguments does not fill the answer.
+pub const MAX_EVIDENCE_INPUT_BYTES: usize = 2_048;
+/// The start of each tool result kept as evidence, in bytes: enough for an operator to see
+/// what came back; the whole result went to the model.
+pub const MAX_RESULT_PREVIEW_BYTES: usize = 1_024;
+/// Longest tool error message kept as evidence, in bytes.
+pub const MAX_EVIDENCE_ERROR_BYTES: usize = 1_024;
+
+/// One tool call, as reported to the caller: what was asked, how it ended, and the start of
+/// what came back, so that an operator can check the answer against its evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ToolCall {
     /// The tool's name, as the model called it.
@@ -60,6 +71,49 @@ pub struct ToolCall {
     pub status: &'static str,
     /// How long the call took, the Lambda invocation included.
     pub duration_ms: u64,
+    /// The arguments the model sent: the object itself, or, when its JSON is over
+    /// [`MAX_EVIDENCE_INPUT_BYTES`], that JSON as a string cut with a marker.
+    pub input: Value,
+    /// The first [`MAX_RESULT_PREVIEW_BYTES`] of the tool's answer, as the model read it
+    /// (absent on failure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_preview: Option<String>,
+    /// Why the call failed (absent on success): the tool's own envelope, or the agent's when
+    /// the tool could not be reached, timed out or does not exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ToolCallError>,
+}
+
+/// A failed tool call's code and message: a gap in the evidence, which the model is told to
+/// name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolCallError {
+    /// The envelope's code (`ACCESS_DENIED`, `UPSTREAM_TIMEOUT`, …).
+    pub code: String,
+    /// The envelope's message, cut at [`MAX_EVIDENCE_ERROR_BYTES`].
+    pub message: String,
+}
+
+/// The arguments a model sent, as evidence: the value itself when its JSON fits
+/// [`MAX_EVIDENCE_INPUT_BYTES`], else the start of that JSON with a marker.
+pub fn evidence_input(input: &Value) -> Value {
+    let json = input.to_string();
+    if json.len() <= MAX_EVIDENCE_INPUT_BYTES {
+        return input.clone();
+    }
+    Value::String(crate::invoker::truncate(&json, MAX_EVIDENCE_INPUT_BYTES))
+}
+
+/// Tokens, and what they cost when prices are configured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct OutputUsage {
+    /// Input, output and cache tokens over every model call.
+    #[serde(flatten)]
+    pub tokens: Usage,
+    /// Dollars, rounded to a millionth, when every kind of token used has a price
+    /// (`model/price_*_per_mtok`); absent otherwise: no cost is invented.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
 }
 
 /// The function's output.
@@ -75,8 +129,8 @@ pub struct AgentOutput {
     pub cycles: u32,
     /// Tool calls, in the order they were requested.
     pub tool_calls: Vec<ToolCall>,
-    /// Input, output and cache tokens over every model call.
-    pub usage: Usage,
+    /// Input, output and cache tokens over every model call, and their cost.
+    pub usage: OutputUsage,
     /// Time from the request to the answer.
     pub latency_ms: u64,
     /// The model or inference profile that answered.

@@ -38,8 +38,8 @@ use crate::{
     budget::DailyBudget,
     conversation::{Block, Message, Role, drop_oldest_turn, shrink_oldest_tool_result},
     events::AnswerEvents,
-    invoker::{Invoker, error_text, result_text, tool_timeout},
-    io::ToolCall,
+    invoker::{Invoker, ToolAnswer, tool_timeout},
+    io::{ToolCall, evidence_input},
     model::{Model, ModelError, ModelReply, ModelRequest, StopReason, Usage},
     registry::Registry,
     sessions::SESSION_TIMEOUT,
@@ -212,13 +212,14 @@ impl<M: Model, I: Invoker> ToolLoop<'_, M, I> {
                 }
             }
         };
-        let (content, error) = match outcome {
-            Ok(payload) => result_text(&payload),
-            Err(e) => (error_text(&e), true),
+        let answer = match outcome {
+            Ok(payload) => ToolAnswer::of_payload(&payload),
+            Err(e) => ToolAnswer::failed(&e),
         };
+        let error = answer.error.is_some();
         let duration = started.elapsed();
         tracing::info!(tool = %name, error, duration_ms = duration.as_millis() as u64, "tool call");
-        tracing::debug!(tool = %name, result = %content, "tool result");
+        tracing::debug!(tool = %name, result = %answer.content, "tool result");
         Metrics::new("DevOpsAgent")
             .dimension("Function", "agent")
             .dimension("Tool", name.clone())
@@ -230,8 +231,12 @@ impl<M: Model, I: Invoker> ToolLoop<'_, M, I> {
             name,
             status: if error { "error" } else { "success" },
             duration_ms: duration.as_millis() as u64,
+            input: evidence_input(input),
+            result_preview: answer.preview(),
+            error: answer.error,
         };
         self.events.tool(&call);
+        let content = answer.content;
         (Block::ToolResult { id, error, content }, call)
     }
 

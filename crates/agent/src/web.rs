@@ -4,7 +4,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /` | the chat page ([`PAGE`], embedded in the binary) |
-//! | `POST /` with `Accept: text/event-stream` | SSE (docs/contract.md §2): `text` `{"delta"}` as the model writes, `tool` `{"name", "status", "duration_ms"}` as each call ends, then one `done` (the output object) or `error` (the envelope) |
+//! | `POST /` with `Accept: text/event-stream` | SSE (docs/contract.md §2): `text` `{"delta"}` as the model writes, `tool` `{"name", "status", "duration_ms", "input", "result_preview" or "error"}` as each call ends, then one `done` (the output object) or `error` (the envelope) |
 //! | `POST /` otherwise | the output object or the envelope as JSON, with its HTTP status |
 //! | any other path | `NOT_FOUND` |
 //!
