@@ -44,6 +44,7 @@ pub mod cloudtrail;
 pub mod cloudwatch;
 pub mod eks;
 pub mod fault;
+pub mod investigator;
 pub mod k8s;
 pub mod lambda;
 pub mod moto;
