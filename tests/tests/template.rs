@@ -422,3 +422,336 @@ fn samconfig_has_a_default_and_a_prod_environment() {
         );
     }
 }
+
+/// The EMF records the functions write in the `DevOpsAgent` namespace, as CloudWatch tells
+/// metrics apart: by name and exact dimension set (a record declares one set, all of its
+/// dimensions: `common::telemetry::Metrics`). Checked against the sources both ways, so a
+/// metric or dimension renamed, added or removed there fails the dashboard test until this
+/// list, and the dashboard, follow.
+const EMF_RECORDS: &[(&str, &[&str], &[&str])] = &[
+    // Every function, every invocation (common::event::report).
+    (
+        "crates/common/src/event.rs",
+        &["Function"],
+        &["Invocations", "Errors", "Duration"],
+    ),
+    // The agent, per answered question (CostUsd only when the model's prices are set).
+    (
+        "crates/agent/src/agent.rs",
+        &["Function"],
+        &[
+            "Questions",
+            "CostUsd",
+            "Cycles",
+            "ToolCalls",
+            "ToolErrors",
+            "InputTokens",
+            "OutputTokens",
+            "CacheReadInputTokens",
+            "Latency",
+        ],
+    ),
+    // The agent, per failed question: the same record (Questions) with ErrorCode added.
+    (
+        "crates/agent/src/agent.rs",
+        &["Function", "ErrorCode"],
+        &["Questions", "Errors", "Latency"],
+    ),
+    // The agent, per tool call.
+    (
+        "crates/agent/src/tool_loop.rs",
+        &["Function", "Tool", "Status"],
+        &["ToolCalls", "ToolDuration"],
+    ),
+];
+
+/// The string literals passed first to `.{method}(` in `source`.
+fn first_string_args(source: &str, method: &str) -> BTreeSet<String> {
+    let call = format!(".{method}(");
+    source
+        .match_indices(&call)
+        .filter_map(|(at, _)| {
+            let rest = source[at + call.len()..].trim_start().strip_prefix('"')?;
+            Some(rest[..rest.find('"')?].to_owned())
+        })
+        .collect()
+}
+
+/// The `.rs` files under `dir`, recursively.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// `EMF_RECORDS` is what the sources write: in every file that builds a `Metrics` record
+/// (but `common::telemetry`, the writer, with its doc example and unit test), the namespace
+/// is `DevOpsAgent` and the metric and dimension names are those the list gives that file.
+#[test]
+fn the_emf_record_list_is_what_the_sources_write() {
+    let root = workspace_root();
+    let mut seen = BTreeSet::new();
+    for path in rust_files(&root.join("crates")) {
+        let relative = path
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let source = std::fs::read_to_string(&path).unwrap();
+        if relative == "crates/common/src/telemetry.rs" || !source.contains("Metrics::new(") {
+            continue;
+        }
+        assert_eq!(
+            source.matches("Metrics::new(").count(),
+            source.matches("Metrics::new(\"DevOpsAgent\")").count(),
+            "{relative}: a namespace other than DevOpsAgent"
+        );
+        let listed = || EMF_RECORDS.iter().filter(|(file, _, _)| *file == relative);
+        let metrics: BTreeSet<String> = ["count", "milliseconds", "value"]
+            .iter()
+            .flat_map(|method| first_string_args(&source, method))
+            .collect();
+        let listed_metrics: BTreeSet<String> = listed()
+            .flat_map(|(_, _, names)| names.iter().map(|n| (*n).to_owned()))
+            .collect();
+        assert_eq!(
+            metrics, listed_metrics,
+            "{relative}: metrics vs EMF_RECORDS"
+        );
+        let dimensions = first_string_args(&source, "dimension");
+        let listed_dimensions: BTreeSet<String> = listed()
+            .flat_map(|(_, dims, _)| dims.iter().map(|d| (*d).to_owned()))
+            .collect();
+        assert_eq!(
+            dimensions, listed_dimensions,
+            "{relative}: dimensions vs EMF_RECORDS"
+        );
+        seen.insert(relative);
+    }
+    let listed: BTreeSet<String> = EMF_RECORDS
+        .iter()
+        .map(|(file, _, _)| (*file).to_owned())
+        .collect();
+    assert_eq!(seen, listed, "files writing EMF records vs EMF_RECORDS");
+}
+
+/// The dashboard's body as CloudWatch receives it, with dummy values for its `Fn::Sub`
+/// variables: `eu-west-1` for the region, `param-<name>` for a parameter, `ref-<logical id>`
+/// for a resource (a function's name); `${!…}` is CloudFormation's escape for a literal `${…}`.
+fn dashboard_body(t: &Value) -> Value {
+    let template = t["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_str()
+        .expect("DashboardBody is one Fn::Sub string");
+    let mut body = String::new();
+    let mut rest = template;
+    while let Some(at) = rest.find("${") {
+        body.push_str(&rest[..at]);
+        rest = &rest[at + 2..];
+        if let Some(literal) = rest.strip_prefix('!') {
+            body.push_str("${");
+            rest = literal;
+            continue;
+        }
+        let end = rest.find('}').unwrap();
+        let name = &rest[..end];
+        rest = &rest[end + 1..];
+        let value = if name == "AWS::Region" {
+            "eu-west-1".to_owned()
+        } else if t["Parameters"][name].is_object() {
+            format!("param-{name}")
+        } else if t["Resources"][name].is_object() {
+            format!("ref-{name}")
+        } else {
+            panic!("the dashboard substitutes ${{{name}}}, which the template does not define")
+        };
+        body.push_str(&value);
+    }
+    body.push_str(rest);
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("dashboard body: {e}\n{body}"))
+}
+
+/// `(namespace, metric, dimension names, extra terms)` of each `SEARCH('…', …)` in a metric
+/// math expression: the search's schema `{namespace,dimension,…}`, its `MetricName="…"`
+/// term, and its other `Dimension="value"` terms.
+fn searches(expression: &str) -> Vec<(String, String, BTreeSet<String>, Vec<String>)> {
+    expression
+        .split("SEARCH('")
+        .skip(1)
+        .map(|s| {
+            let search = &s[..s.find('\'').expect("a quoted search")];
+            let (schema, terms) = search
+                .strip_prefix('{')
+                .and_then(|s| s.split_once('}'))
+                .unwrap_or_else(|| panic!("{search}: no {{namespace,dimensions}} schema"));
+            let mut schema = schema.split(',').map(str::trim);
+            let namespace = schema.next().unwrap().to_owned();
+            let dims = schema.map(str::to_owned).collect();
+            let mut metric = None;
+            let mut others = Vec::new();
+            for term in terms.split_whitespace() {
+                let (key, value) = term
+                    .split_once('=')
+                    .unwrap_or_else(|| panic!("{search}: term {term}"));
+                if key == "MetricName" {
+                    metric = Some(value.trim_matches('"').to_owned());
+                } else {
+                    others.push(key.to_owned());
+                }
+            }
+            let metric = metric.unwrap_or_else(|| panic!("{search}: no MetricName"));
+            (namespace, metric, dims, others)
+        })
+        .collect()
+}
+
+/// The dashboard is valid JSON once substituted; every DevOpsAgent metric it shows, directly
+/// or through a SEARCH, is one a function writes (EMF_RECORDS: name and exact dimension set);
+/// the per-function widgets name every function in the template; the outputs give its URL.
+#[test]
+fn the_dashboard_shows_metrics_the_code_writes_and_every_function() {
+    let t = template();
+    let body = dashboard_body(&t);
+    let written = |name: &str, dims: &BTreeSet<String>| {
+        EMF_RECORDS.iter().any(|(_, record_dims, names)| {
+            names.contains(&name)
+                && record_dims
+                    .iter()
+                    .map(|d| (*d).to_owned())
+                    .collect::<BTreeSet<_>>()
+                    == *dims
+        })
+    };
+    let mut shown = BTreeSet::new();
+    let mut durations = BTreeMap::new();
+    let mut sources = BTreeSet::new();
+    let widgets = body["widgets"].as_array().unwrap();
+    for widget in widgets {
+        let properties = &widget["properties"];
+        let x = widget["x"].as_u64().unwrap();
+        let width = widget["width"].as_u64().unwrap();
+        assert!(
+            x + width <= 24 && widget["height"].as_u64().unwrap() > 0,
+            "{widget}"
+        );
+        let title = properties["title"].as_str().unwrap_or("");
+        match widget["type"].as_str().unwrap() {
+            "text" => continue,
+            "metric" => {
+                let mut previous: Vec<Value> = Vec::new();
+                for row in properties["metrics"].as_array().unwrap() {
+                    let row = row.as_array().unwrap();
+                    if let Some(expression) = row[0]["expression"].as_str() {
+                        for (namespace, metric, dims, terms) in searches(expression) {
+                            assert_eq!(namespace, "DevOpsAgent", "{title}: {expression}");
+                            assert!(
+                                written(&metric, &dims),
+                                "{title}: no function writes {metric} by {dims:?}"
+                            );
+                            for term in terms {
+                                assert!(dims.contains(&term), "{title}: {term} not in {dims:?}");
+                            }
+                            shown.insert(metric);
+                        }
+                        continue;
+                    }
+                    // `[namespace, metric, dimension, value, …, {options}]`; "." repeats the
+                    // previous row's item.
+                    let items: Vec<Value> = row
+                        .iter()
+                        .take_while(|v| v.is_string())
+                        .enumerate()
+                        .map(|(i, v)| match v.as_str() {
+                            Some(".") => previous[i].clone(),
+                            _ => v.clone(),
+                        })
+                        .collect();
+                    previous = items.clone();
+                    let strings: Vec<&str> = items.iter().map(|v| v.as_str().unwrap()).collect();
+                    let (namespace, metric) = (strings[0], strings[1]);
+                    let pairs: BTreeMap<&str, &str> = strings[2..]
+                        .chunks(2)
+                        .map(|pair| (pair[0], pair[1]))
+                        .collect();
+                    match namespace {
+                        "DevOpsAgent" => {
+                            let dims = pairs.keys().map(|d| (*d).to_owned()).collect();
+                            assert!(
+                                written(metric, &dims),
+                                "{title}: no function writes {metric} by {dims:?}"
+                            );
+                            shown.insert(metric.to_owned());
+                        }
+                        "AWS/Lambda" if metric == "Duration" => {
+                            durations.insert(
+                                pairs["FunctionName"].to_owned(),
+                                row.last().unwrap()["label"].clone(),
+                            );
+                        }
+                        other => panic!("{title}: namespace {other}"),
+                    }
+                }
+            }
+            "log" => {
+                let query = properties["query"].as_str().unwrap();
+                sources.extend(
+                    query
+                        .split("SOURCE '/aws/lambda/")
+                        .skip(1)
+                        .map(|s| s[..s.find('\'').unwrap()].to_owned()),
+                );
+            }
+            other => panic!("widget type {other}"),
+        }
+        assert_eq!(properties["region"], "eu-west-1", "{title}");
+        assert!(!title.is_empty(), "{widget}: no title");
+    }
+
+    // What the lead's design asked for: questions, errors by code, tokens and cost, cycles,
+    // tool latency and errors.
+    for metric in [
+        "Questions",
+        "Errors",
+        "InputTokens",
+        "OutputTokens",
+        "CacheReadInputTokens",
+        "CostUsd",
+        "Cycles",
+        "ToolDuration",
+        "ToolCalls",
+    ] {
+        assert!(
+            shown.contains(metric),
+            "the dashboard does not show {metric}"
+        );
+    }
+
+    // Every function's duration (labelled with its binary) and log group.
+    let functions = functions(&t);
+    let expected: BTreeMap<String, Value> = functions
+        .iter()
+        .map(|(binary, id)| (format!("ref-{id}"), json!(binary)))
+        .collect();
+    assert_eq!(
+        durations, expected,
+        "AWS/Lambda Duration widget vs the template's functions"
+    );
+    assert_eq!(
+        sources,
+        expected.keys().cloned().collect::<BTreeSet<_>>(),
+        "cold-start log widget vs the template's functions"
+    );
+
+    assert!(
+        t["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
+            .as_str()
+            .is_some_and(|url| url.contains("#dashboards:name=${Dashboard}")),
+        "DashboardUrl output"
+    );
+}
