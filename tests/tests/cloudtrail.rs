@@ -589,6 +589,42 @@ async fn access_denied_names_the_missing_action_and_is_not_retried() {
     assert_eq!(s.answers(), ["AccessDeniedException"]);
 }
 
+/// LookupEvents matches exactly and case-sensitively: what can be read only one way is
+/// normalised before it is sent (and said), and an answer without events says how they were
+/// looked for, so "no events" is not read as "nothing changed".
+#[tokio::test]
+async fn lookups_are_normalised_and_an_empty_answer_says_how_it_looked() {
+    let s = stack().await;
+    let h = s.handler(50);
+    let out = call(&h, json!({"event_source": "EKS"})).await.unwrap();
+    assert_eq!(
+        out["lookup_attribute"],
+        json!({"name": "event_source", "value": "eks.amazonaws.com"})
+    );
+    assert_eq!(names(&out).len(), 4, "{out}");
+    assert_eq!(
+        out["notes"][0],
+        "event_source EKS was read as eks.amazonaws.com"
+    );
+    assert!(out.get("hint").is_none(), "{out}");
+    let out = call(&h, json!({"event_name": "putRolePolicy"}))
+        .await
+        .unwrap();
+    assert_eq!(names(&out), ["PutRolePolicy"], "{out}");
+
+    let out = call(&h, json!({"event_name": "deletecluster"}))
+        .await
+        .unwrap();
+    assert_eq!(out["count"], 0, "{out}");
+    let hint = out["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("event_name exactly Deletecluster (case-sensitive")
+            && hint.contains("include_read_only")
+            && hint.contains("us-east-1"),
+        "{hint}"
+    );
+}
+
 #[tokio::test]
 async fn invalid_input_is_rejected_before_any_request() {
     let s = stack().await;
@@ -603,7 +639,7 @@ async fn invalid_input_is_rejected_before_any_request() {
             "got resource_name, resource_type and event_name",
         ),
         (
-            json!({"event_source": "eks"}),
+            json!({"event_source": "eks_svc"}),
             "event_source must be a service's event source such as eks.amazonaws.com",
         ),
         (

@@ -227,6 +227,105 @@ async fn alarm_history_reads_each_state_change_newest_first() {
     .unwrap_err();
     assert_eq!(e.code.as_str(), "NOT_FOUND");
     assert!(e.message.contains("no alarm named no-such-alarm"), "{e}");
+    // The name in the wrong case, or a part of it: the alarms meant are named.
+    let e = call(
+        &h,
+        json!({"action": "alarm_history", "alarm_name": "API-5XX"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code.as_str(), "NOT_FOUND");
+    assert!(
+        e.message.contains("case-sensitive") && e.message.contains(ALARM_5XX),
+        "{e}"
+    );
+}
+
+/// A prefix is case-sensitive and anchored in CloudWatch; a model often gives a word from the
+/// middle of a name, or the wrong case. When nothing starts with it, the names containing it
+/// in any case answer, with a hint saying how they were found.
+#[tokio::test]
+async fn a_prefix_that_starts_no_name_finds_the_names_containing_it() {
+    let s = stack().await;
+    let h = s.handler().await;
+    let alarms = call(
+        &h,
+        json!({"action": "alarms", "state": "any", "prefix": "LATENCY"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(names(&alarms["alarms"]), [ALARM_LATENCY], "{alarms}");
+    assert!(
+        alarms["hint"]
+            .as_str()
+            .unwrap()
+            .contains("case-sensitive prefix"),
+        "{alarms}"
+    );
+    // A prefix that starts a name answers as before, without a hint.
+    let exact = call(&h, json!({"action": "alarms", "prefix": "api-5xx"}))
+        .await
+        .unwrap();
+    assert_eq!(names(&exact["alarms"]), [ALARM_5XX]);
+    assert!(exact.get("hint").is_none(), "{exact}");
+    let none = call(&h, json!({"action": "alarms", "prefix": "checkout"}))
+        .await
+        .unwrap();
+    assert_eq!(none["count"], 0);
+    assert!(
+        none["hint"].as_str().unwrap().contains("or containing it"),
+        "{none}"
+    );
+
+    let groups = call(&h, json!({"action": "log_groups", "prefix": "PROD-EU/APP"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&groups["log_groups"]),
+        [APPLICATION_LOG_GROUP],
+        "{groups}"
+    );
+    assert!(groups["hint"].is_string(), "{groups}");
+    let none = call(&h, json!({"action": "log_groups", "prefix": "checkout"}))
+        .await
+        .unwrap();
+    assert_eq!(none["count"], 0);
+    assert!(
+        none["hint"].as_str().unwrap().contains("groups searched"),
+        "{none}"
+    );
+
+    // A query does not widen itself (Insights bills the bytes it scans): it names the groups.
+    let e = call(
+        &h,
+        json!({"action": "logs_query", "log_group_prefix": "prod-eu/app", "query": "fields @message"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code.as_str(), "NOT_FOUND");
+    assert!(e.message.contains(APPLICATION_LOG_GROUP), "{e}");
+}
+
+#[tokio::test]
+async fn a_query_without_rows_says_why_it_may_have_found_none() {
+    let s = stack().await;
+    let h = s.handler().await;
+    for (scanned, phrase) in [(5000, "case-sensitive"), (0, "hold no events")] {
+        s.double
+            .script_insights(json!({"statuses": ["Complete"], "results": [],
+                "statistics": {"recordsMatched": 0, "recordsScanned": scanned, "bytesScanned": 0}}))
+            .await
+            .unwrap();
+        let out = call(
+            &h,
+            json!({"action": "logs_query", "log_groups": [APPLICATION_LOG_GROUP],
+                   "query": "fields @message | filter @message like /ERROR/"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["row_count"], 0, "{out}");
+        assert!(out["hint"].as_str().unwrap().contains(phrase), "{out}");
+    }
 }
 
 #[tokio::test]

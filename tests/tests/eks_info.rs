@@ -544,13 +544,25 @@ async fn describe_cluster_of_an_unknown_cluster_is_not_found() {
     )
     .await
     .unwrap_err();
-    assert_eq!(
-        (e.code.as_str(), e.message.as_str(), e.retryable),
-        (
-            "NOT_FOUND",
-            "cluster `nope` was not found in region us-east-1",
-            false
-        )
+    assert_eq!((e.code.as_str(), e.retryable), ("NOT_FOUND", false));
+    // Names are exact: the clusters that exist are named, so the model can pick one.
+    assert!(
+        e.message
+            .starts_with("cluster `nope` was not found in region us-east-1; the clusters there: ")
+            && e.message.contains("prod-eu"),
+        "{e}"
+    );
+    let e = call(
+        &h,
+        json!({"action": "describe_cluster", "cluster_name": "PROD"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.message.ends_with(
+            "names are exact and case-sensitive: clusters whose names contain it: prod-eu"
+        ),
+        "{e}"
     );
 }
 
@@ -564,12 +576,11 @@ async fn cluster_health_of_an_unknown_cluster_is_not_found() {
     )
     .await
     .unwrap_err();
-    assert_eq!(
-        (e.code.as_str(), e.message.as_str()),
-        (
-            "NOT_FOUND",
-            "cluster `nope` was not found in region us-east-1"
-        )
+    assert_eq!(e.code.as_str(), "NOT_FOUND");
+    assert!(
+        e.message
+            .starts_with("cluster `nope` was not found in region us-east-1; the clusters there: "),
+        "{e}"
     );
 }
 
@@ -583,12 +594,24 @@ async fn describe_nodegroup_of_an_unknown_nodegroup_is_not_found() {
     )
     .await
     .unwrap_err();
-    assert_eq!(
-        (e.code.as_str(), e.message.as_str()),
-        (
-            "NOT_FOUND",
-            "node group `gpu` of cluster `prod-eu` was not found in region us-east-1"
-        )
+    assert_eq!(e.code.as_str(), "NOT_FOUND");
+    assert!(
+        e.message.starts_with(
+            "node group `gpu` of cluster `prod-eu` was not found in region us-east-1; the cluster's node groups: "
+        ),
+        "{e}"
+    );
+    // The cluster itself missing: said as such, with the clusters there.
+    let e = call(
+        &h,
+        json!({"action": "describe_nodegroup", "cluster_name": "nope", "nodegroup_name": "gpu"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.message
+            .starts_with("cluster `nope` was not found in region us-east-1; the clusters there: "),
+        "{e}"
     );
 }
 

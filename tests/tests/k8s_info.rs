@@ -443,6 +443,106 @@ async fn rollout_history_says_what_changed_and_when() {
     assert_eq!(e.code.as_str(), "NOT_FOUND", "{e}");
 }
 
+/// What a model plausibly writes (a name in capitals, a deployment's name for its pod, a kind
+/// as kubectl spells it) is read as it meant or answered with the names that exist, and an
+/// empty answer says how it was looked for.
+#[tokio::test]
+async fn names_are_read_as_meant_and_empty_answers_say_how_they_looked() {
+    let s = stack().await;
+    let h = s.handler();
+    let e = call(
+        &h,
+        json!({"action": "describe_pod", "cluster_name": CLUSTER, "namespace": "prod", "pod": "api"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code.as_str(), "NOT_FOUND", "{e}");
+    assert!(
+        e.message.contains("whose names contain api") && e.message.contains("api-5f6a8e-x1"),
+        "{e}"
+    );
+    let e = call(
+        &h,
+        json!({"action": "rollout_history", "cluster_name": CLUSTER, "namespace": "prod", "deployment": "checkout"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.message
+            .contains("no deployment in namespace prod has a name containing checkout"),
+        "{e}"
+    );
+    let out = call(
+        &h,
+        json!({"action": "rollout_history", "cluster_name": CLUSTER, "namespace": "Prod", "deployment": "API"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["revisions"].as_array().unwrap().len(), 2, "{out}");
+    let out = call(
+        &h,
+        json!({"action": "list_workloads", "cluster_name": CLUSTER, "namespace": "prod", "kind": "Deployments"}),
+    )
+    .await
+    .unwrap();
+    assert!(
+        out["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["name"] == "api"),
+        "{out}"
+    );
+    let events = call(
+        &h,
+        json!({"action": "events", "cluster_name": CLUSTER, "namespace": "prod", "object": "pod/api-5f6a8e-x1", "since": 604800}),
+    )
+    .await
+    .unwrap();
+    assert!(events["count"].as_u64().unwrap() > 0, "{events}");
+    assert!(events.get("hint").is_none(), "{events}");
+
+    let quiet = call(
+        &h,
+        json!({"action": "events", "cluster_name": CLUSTER, "namespace": "prod", "object": "Deployment/nothing-here"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(quiet["count"], 0, "{quiet}");
+    let hint = quiet["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("no Warning event in the last 1h") && hint.contains("Pod/<name>"),
+        "{hint}"
+    );
+    let none = call(
+        &h,
+        json!({"action": "list_pods", "cluster_name": CLUSTER, "label_selector": "app=nothing-here"}),
+    )
+    .await
+    .unwrap();
+    assert!(
+        none["hint"]
+            .as_str()
+            .unwrap()
+            .contains("exact and case-sensitive"),
+        "{none}"
+    );
+    let lines = call(
+        &h,
+        json!({"action": "pod_logs", "cluster_name": CLUSTER, "namespace": "prod", "pod": "api-5f6a8e-x1",
+               "previous": true, "match": "NO-SUCH-TEXT"}),
+    )
+    .await
+    .unwrap();
+    assert!(
+        lines["hint"]
+            .as_str()
+            .unwrap()
+            .contains("(?i) ignores case"),
+        "{lines}"
+    );
+}
+
 #[tokio::test]
 async fn list_nodes_puts_the_troubled_nodes_first_with_what_pods_asked_for() {
     let s = stack().await;
@@ -701,7 +801,7 @@ async fn invalid_input_is_rejected_before_any_request() {
             "cluster_name must match",
         ),
         (
-            json!({"action": "list_pods", "cluster_name": CLUSTER, "namespace": "Prod"}),
+            json!({"action": "list_pods", "cluster_name": CLUSTER, "namespace": "prod_eu"}),
             "namespace must be a DNS-1123 label",
         ),
         (

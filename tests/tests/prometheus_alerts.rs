@@ -120,6 +120,9 @@ async fn alerts_are_narrowed_by_matchers_and_cut_by_max_results() {
             vec!["PendingForever"],
         ),
         (r#"team="payments""#, vec![]),
+        // What a model writes instead of the grammar, read as it meant.
+        ("{severity='critical'}", vec!["AlwaysFiring"]),
+        ("severity=critical", vec!["AlwaysFiring"]),
     ] {
         let out = call(
             &h,
@@ -129,7 +132,23 @@ async fn alerts_are_narrowed_by_matchers_and_cut_by_max_results() {
         .unwrap();
         assert_eq!(names(&out["alerts"]), want, "{matchers}: {out}");
         assert_eq!(out["count"].as_u64(), Some(want.len() as u64), "{matchers}");
+        // Nothing matched in any state: the hint says how matchers compare.
+        assert_eq!(
+            out.get("hint").is_some(),
+            want.is_empty(),
+            "{matchers}: {out}"
+        );
     }
+    // A regex must match the whole value, as in PromQL: a part of a name finds nothing, and
+    // the hint says how to search.
+    let out = call(
+        &h,
+        json!({"action": "alerts", "state": "FIRING", "match": r#"alertname=~"Firing""#}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["count"], 0, "{out}");
+    assert!(out["hint"].as_str().unwrap().contains(".*cpu.*"), "{out}");
     let out = call(
         &h,
         json!({"action": "alerts", "state": "any", "max_results": 1}),
@@ -208,6 +227,25 @@ async fn rules_put_the_rule_that_fails_to_evaluate_first() {
     assert_eq!(
         (out["count"].as_u64(), out["totals"].clone()),
         (Some(0), json!({}))
+    );
+    assert!(
+        out["hint"].as_str().unwrap().contains("nor contains it"),
+        "{out}"
+    );
+    // A group's name in the wrong case: the groups that contain it are named.
+    let out = call(
+        &h,
+        json!({"action": "rules", "group": "INCIDENT", "type": "Alerting"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["count"], 0);
+    assert!(
+        out["hint"]
+            .as_str()
+            .unwrap()
+            .ends_with("these contain it: incident"),
+        "{out}"
     );
 }
 
@@ -467,7 +505,7 @@ async fn invalid_input_is_rejected_before_any_request() {
             "state must be one of active, pending, expired, any for silences",
         ),
         (
-            json!({"action": "alerts", "match": "severity=critical"}),
+            json!({"action": "alerts", "match": "severity="}),
             "expected a value in double quotes at character 10",
         ),
         (
@@ -479,7 +517,7 @@ async fn invalid_input_is_rejected_before_any_request() {
             "the regex of ns is not valid",
         ),
         (
-            json!({"action": "silences", "match": r#"{a="b"}"#}),
+            json!({"action": "silences", "match": r#"{a="b""#}),
             "expected a label name",
         ),
         (
@@ -487,8 +525,8 @@ async fn invalid_input_is_rejected_before_any_request() {
             "match (use group or type) does not apply to rules",
         ),
         (
-            json!({"action": "rules", "type": "alerting"}),
-            "unknown variant `alerting`",
+            json!({"action": "rules", "type": "paging"}),
+            "type must be alert, record or any, got `paging`",
         ),
         (
             json!({"action": "rules", "group": ""}),

@@ -86,8 +86,24 @@ async fn instant_queries_return_the_exact_values_of_the_data_set() {
     .unwrap();
     assert_eq!(values(&out)[0].1, dataset::temperature_a(13));
 
+    assert!(out.hint.is_none());
+
+    // No series: the answer says how a selector can miss, instead of a bare empty vector.
+    let out = run(
+        &h,
+        json!({"query": r#"temperature_celsius{sensor="A"}"#, "time": t}),
+    )
+    .await
+    .unwrap();
+    assert_eq!((out.result_type.as_str(), out.series_count), ("vector", 0));
+    assert!(
+        out.hint.is_some_and(|h| h.contains("case-sensitive")),
+        "no hint"
+    );
+
     let out = run(&h, json!({"query": "1 + 1", "time": t})).await.unwrap();
     assert_eq!((out.result_type.as_str(), out.series_count), ("scalar", 1));
+    assert!(out.hint.is_none());
     assert_eq!(
         serde_json::from_str::<Value>(out.result.get()).unwrap()[1],
         "2"

@@ -78,6 +78,14 @@ async fn range_queries_summarise_every_point_and_downsample_values() {
         s["summary"],
         json!({"min": 2.0, "max": 2.0, "avg": 2.0, "first": "2", "last": "2", "count": 11})
     );
+    assert!(out.get("hint").is_none(), "{out}");
+    // No series: the answer says how a selector can miss.
+    let none = call(&h, json!({"query": r#"http_requests_total{instance="API-1"}"#, "start": "2026-01-01T00:10:00Z", "end": "2026-01-01T00:20:00Z"})).await.unwrap();
+    assert_eq!(none["series_count"], 0, "{none}");
+    assert!(
+        none["hint"].as_str().unwrap().contains("case-sensitive"),
+        "{none}"
+    );
     assert_eq!(
         (
             s["values"].as_array().unwrap().len(),
@@ -310,6 +318,19 @@ async fn metadata_lists_metrics_and_label_values_and_checks_its_input() {
         .await
         .unwrap();
     assert_eq!(out["values"], json!(["200", "500"]));
+    assert!(out.get("hint").is_none(), "{out}");
+    // A label no series has (names are case-sensitive): said, not a bare empty list.
+    let out = call(&h, json!({"action": "label_values", "label": "Code"}))
+        .await
+        .unwrap();
+    assert_eq!(out["values"], json!([]));
+    assert!(
+        out["hint"]
+            .as_str()
+            .unwrap()
+            .contains("no series has the label Code"),
+        "{out}"
+    );
 
     let info = call(&h, json!({"action": "server_info"})).await.unwrap();
     assert!(

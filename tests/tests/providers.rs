@@ -199,10 +199,10 @@ async fn one_tool_then_an_answer() {
         );
         assert_eq!(
             (
-                out.usage.input_tokens,
-                out.usage.output_tokens,
-                out.usage.total_tokens,
-                out.usage.cache_read_input_tokens
+                out.usage.tokens.input_tokens,
+                out.usage.tokens.output_tokens,
+                out.usage.tokens.total_tokens,
+                out.usage.tokens.cache_read_input_tokens
             ),
             (
                 2 * USAGE.0,

@@ -170,6 +170,22 @@ async fn a_duckduckgo_page_becomes_exact_clean_results() {
         .await
         .unwrap();
     assert_eq!(engines.seen().pop().unwrap().fields()["kp"], "-2");
+    // What a model plausibly writes for the enum-like fields is read as it meant.
+    search(
+        &h,
+        json!({"query": "eks", "region": "DE-DE", "safesearch": "Strict", "timelimit": "week"}),
+    )
+    .await
+    .unwrap();
+    let form = engines.seen().pop().unwrap().fields();
+    assert_eq!(
+        (
+            form["kl"].as_str(),
+            form["kp"].as_str(),
+            form["df"].as_str()
+        ),
+        ("de-de", "1", "w")
+    );
 
     // max_results: 1, the default 5, 10 (only 6 exist).
     for (asked, got) in [(Some(1), 1), (None, 5), (Some(10), 6)] {
@@ -201,6 +217,10 @@ async fn duckduckgo_failure_pages_are_told_apart() {
     assert_eq!(
         (out["result_count"].as_u64(), out["results"].clone()),
         (Some(0), json!([]))
+    );
+    assert!(
+        out["hint"].as_str().unwrap().starts_with("no result"),
+        "{out}"
     );
 
     for (query, code, retryable, phrase, attempts) in [

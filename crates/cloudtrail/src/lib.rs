@@ -11,7 +11,9 @@
 //! * at most one lookup attribute: `resource_name`, `resource_type` (`AWS::EC2::SecurityGroup`),
 //!   `event_name` (`UpdateNodegroupConfig`), `event_source` (`eks.amazonaws.com`) or
 //!   `username`. LookupEvents takes one, so two are `INVALID_INPUT` naming both, rather than
-//!   one of them silently ignored;
+//!   one of them silently ignored. It matches exactly and case-sensitively, so a value that
+//!   can be read only one way is normalised first and a note says so (`EKS` →
+//!   `eks.amazonaws.com`, `updateNodegroupConfig` → `UpdateNodegroupConfig`);
 //! * `include_read_only` (default false: changes only);
 //! * `max_results` (1–[`MAX_RESULTS`], default [`DEFAULT_MAX_RESULTS`]).
 //!
@@ -40,7 +42,9 @@
 //! events newest first, each with time, event name and source, who (identity type, ARN,
 //! session name, session issuer, invoking service), source IP, user agent, resources, the
 //! error code and message if the call failed, the event's region, and a bounded, scrubbed
-//! summary of the request parameters ([`summary`]); see [`change`] for each field.
+//! summary of the request parameters ([`summary`]); see [`change`] for each field. An answer
+//! without events carries a `hint`: how they were looked for (the exact lookup, read-only
+//! calls left out, events arriving minutes late, global services in us-east-1).
 //!
 //! **Errors.** AWS errors map per docs/contract.md §1.7 ([`ToolError::from_sdk`]); access
 //! denied says the role needs [`REQUIRED_ACTION`]; CloudTrail's own refusals of a lookup
@@ -193,12 +197,32 @@ impl Attribute {
         }
     }
 
-    /// The value to send, trimmed, or why it cannot be sent. LookupEvents matches exactly,
-    /// so a value that cannot match anything (`eks` for an event source) is refused here
-    /// with the form it should have, instead of answering "no events".
+    /// The value to send, trimmed, or why it cannot be sent. LookupEvents matches exactly and
+    /// case-sensitively, so what can be read only one way is normalised before it is sent (an
+    /// event source is a lower-case DNS name, and `eks` alone means `eks.amazonaws.com`; an
+    /// API action starts with a capital), and a value that still cannot match anything is
+    /// refused here with the form it should have, instead of answering "no events".
     fn check(self, value: &str) -> Result<String, ToolError> {
         let field = self.field();
         let value = value.trim();
+        let normalised = match self {
+            Self::EventSource if !value.is_empty() => {
+                let lower = value.to_ascii_lowercase();
+                if lower.contains('.') {
+                    lower
+                } else {
+                    format!("{lower}.amazonaws.com")
+                }
+            }
+            Self::EventName => {
+                let mut chars = value.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            }
+            _ => value.to_owned(),
+        };
+        let value = normalised.as_str();
         if value.is_empty() {
             return Err(ToolError::invalid_input(format!(
                 "{field} must not be empty"
@@ -307,11 +331,21 @@ impl CloudTrailInput {
                 join_and(&names)
             )));
         }
+        let mut notes = Vec::new();
         let lookup = match given.into_iter().next() {
-            Some((attribute, value)) => Some((attribute, attribute.check(&value)?)),
+            Some((attribute, value)) => {
+                let sent = attribute.check(&value)?;
+                if sent != value.trim() {
+                    notes.push(format!(
+                        "{} {} was read as {sent}",
+                        attribute.field(),
+                        value.trim()
+                    ));
+                }
+                Some((attribute, sent))
+            }
             None => None,
         };
-        let mut notes = Vec::new();
         let (start_ms, end_ms) = window(start, end, now_ms, &mut notes)?;
         let max_results = match max_results {
             Some(n) if !(1..=MAX_RESULTS).contains(&n) => {
@@ -458,9 +492,36 @@ pub struct Changes {
     /// How many LookupEvents pages were read.
     pub pages: usize,
     /// Sentences for the reader: filters applied here, why the listing stopped, a range
-    /// adjusted.
+    /// adjusted, a lookup value normalised.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// With no event: how they were looked for, so "no events" is not read as "nothing
+    /// happened" when the lookup could not match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// Why an answer may hold no event: the lookup is exact, read-only calls may have been left
+/// out, events arrive late, and global services are recorded in another region.
+fn empty_hint(
+    lookup: Option<&(Attribute, String)>,
+    read_only: ReadOnlyEvents,
+    region: &str,
+) -> String {
+    let mut hint = match lookup {
+        Some((a, value)) => format!(
+            "no event has {} exactly {value} (case-sensitive; a resource may be recorded by id or ARN rather than name) in this range",
+            a.field()
+        ),
+        None => "no event in this range".to_owned(),
+    };
+    if read_only != ReadOnlyEvents::Included {
+        hint.push_str("; read-only calls were left out (include_read_only)");
+    }
+    hint.push_str(&format!(
+        "; events appear minutes after the call, and IAM and other global services are recorded in us-east-1, not {region}"
+    ));
+    hint
 }
 
 /// The handler. The CloudTrail client is built on the first request (not before the
@@ -766,7 +827,11 @@ impl Handler for CloudTrail {
             skipped = gathered.skipped,
             "looked up CloudTrail events"
         );
+        let hint = events
+            .is_empty()
+            .then(|| empty_hint(request.lookup.as_ref(), read_only_events, &region));
         Ok(Changes {
+            hint,
             action: "changes",
             region,
             start: format_rfc3339(request.start_ms),
@@ -875,6 +940,47 @@ mod tests {
     }
 
     #[test]
+    fn what_can_be_read_only_one_way_is_normalised_and_said() {
+        for (field, given, sent) in [
+            ("event_source", "eks", "eks.amazonaws.com"),
+            ("event_source", "EKS.amazonaws.com", "eks.amazonaws.com"),
+            ("event_source", " IAM ", "iam.amazonaws.com"),
+            (
+                "event_name",
+                "updateNodegroupConfig",
+                "UpdateNodegroupConfig",
+            ),
+        ] {
+            let r = input(json!({ field: given })).unwrap();
+            assert_eq!(r.lookup.unwrap().1, sent, "{given}");
+            assert_eq!(
+                r.notes,
+                [format!("{field} {} was read as {sent}", given.trim())]
+            );
+        }
+        // Already in form: sent as given, nothing said.
+        let r = input(json!({"event_name": "UpdateNodegroupConfig"})).unwrap();
+        assert!(r.notes.is_empty());
+    }
+
+    #[test]
+    fn an_empty_answer_says_how_events_were_looked_for() {
+        let lookup = (Attribute::EventName, "DeleteCluster".to_owned());
+        let hint = empty_hint(
+            Some(&lookup),
+            ReadOnlyEvents::ExcludedByFunction,
+            "eu-west-1",
+        );
+        assert!(
+            hint.starts_with("no event has event_name exactly DeleteCluster (case-sensitive"),
+            "{hint}"
+        );
+        assert!(hint.contains("include_read_only") && hint.contains("not eu-west-1"));
+        let hint = empty_hint(None, ReadOnlyEvents::Included, "eu-west-1");
+        assert!(!hint.contains("include_read_only"), "{hint}");
+    }
+
+    #[test]
     fn two_lookup_attributes_are_refused_naming_them() {
         assert!(
             message(json!({"event_source": "eks.amazonaws.com", "username": "jane"}))
@@ -890,12 +996,8 @@ mod tests {
     fn attribute_values_follow_their_forms() {
         let cases = [
             (
-                json!({"event_source": "eks"}),
+                json!({"event_source": "eks_service"}),
                 "event_source must be a service's event source such as eks.amazonaws.com",
-            ),
-            (
-                json!({"event_source": "EKS.amazonaws.com"}),
-                "event_source must be",
             ),
             (
                 json!({"event_source": "eks..amazonaws.com"}),

@@ -24,6 +24,8 @@ const SERVICE: &str = "CloudWatch";
 const PAGE: i32 = 100;
 /// Pages read for one answer at most.
 const MAX_PAGES: usize = 20;
+/// Alarm names suggested when `alarm_history` names none that exists.
+const SUGGESTIONS: usize = 10;
 
 fn ms(t: Option<&DateTime>) -> Option<i64> {
     t.and_then(|t| t.to_millis().ok())
@@ -37,7 +39,10 @@ fn state_rank(state: &str) -> u8 {
     }
 }
 
-/// The alarms in `state` (every state when `None`) whose names start with `prefix`.
+/// The alarms in `state` (every state when `None`) whose names start with `prefix`. When
+/// none does (AWS's prefix is case-sensitive, and a model often gives a word from the middle
+/// of a name: `checkout` for `prod-checkout-5xx`), the alarms whose names contain it in any
+/// case, with a `hint` saying so.
 pub async fn alarms(
     client: &Client,
     state: Option<AlarmState>,
@@ -46,6 +51,79 @@ pub async fn alarms(
     deadline: &Deadline,
 ) -> Result<Value, ToolError> {
     let max = max_results as usize;
+    let mut got = read(client, state, Names::Prefix(prefix), max, deadline).await?;
+    let mut hint = None;
+    if let (true, Some(prefix)) = (got.found.is_empty(), prefix) {
+        got = read(client, state, Names::Containing(prefix), max, deadline).await?;
+        let which = state.map_or("any state", AlarmState::as_str);
+        hint = Some(if got.found.is_empty() {
+            format!(
+                "no alarm in {which} has a name starting with {prefix} or containing it in any case; state any or no prefix shows more"
+            )
+        } else {
+            format!(
+                "no alarm in {which} has a name starting with {prefix} (a case-sensitive prefix); these contain it"
+            )
+        });
+    }
+    let Read {
+        mut found,
+        redactions,
+        mut more,
+    } = got;
+    // Firing first, then the most recent change first.
+    found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    more |= found.len() > max;
+    found.truncate(max);
+    let alarms: Vec<Value> = found.into_iter().map(|(_, _, a)| a).collect();
+    let mut answer = json!({
+        "state": state.map_or("any", AlarmState::as_str),
+        "prefix": prefix,
+        "count": alarms.len(),
+        "alarms": alarms,
+        "redactions": redactions,
+        "truncated": more,
+    });
+    if let Some(hint) = hint {
+        answer["hint"] = Value::from(hint);
+    }
+    Ok(answer)
+}
+
+/// Which alarm names a read keeps.
+#[derive(Debug, Clone, Copy)]
+enum Names<'a> {
+    /// Those starting with this (CloudWatch filters), or all.
+    Prefix(Option<&'a str>),
+    /// Those containing this in any case (filtered here, over every alarm).
+    Containing(&'a str),
+}
+
+/// Alarms as read: `(state rank, last change, alarm)`, unsorted.
+struct Read {
+    found: Vec<(u8, i64, Value)>,
+    redactions: usize,
+    /// Whether pages were left unread.
+    more: bool,
+}
+
+/// Reads alarms page by page until `max` are kept or CloudWatch has no more.
+async fn read(
+    client: &Client,
+    state: Option<AlarmState>,
+    names: Names<'_>,
+    max: usize,
+    deadline: &Deadline,
+) -> Result<Read, ToolError> {
+    let (prefix, needle) = match names {
+        Names::Prefix(prefix) => (prefix, None),
+        Names::Containing(text) => (None, Some(text.to_lowercase())),
+    };
+    let keep = |name: Option<&str>| {
+        needle
+            .as_deref()
+            .is_none_or(|n| name.is_some_and(|name| name.to_lowercase().contains(n)))
+    };
     let mut found: Vec<(u8, i64, Value)> = Vec::new();
     let mut redactions = 0;
     let mut token: Option<String> = None;
@@ -66,7 +144,7 @@ pub async fn alarms(
                 .send(),
         )
         .await?;
-        for a in page.metric_alarms() {
+        for a in page.metric_alarms().iter().filter(|a| keep(a.alarm_name())) {
             let state = a.state_value().map_or("", StateValue::as_str).to_owned();
             let updated = ms(a.state_updated_timestamp()).unwrap_or(0);
             let dimensions: Map<String, Value> = a
@@ -101,7 +179,11 @@ pub async fn alarms(
             }
             found.push((state_rank(&state), updated, alarm));
         }
-        for a in page.composite_alarms() {
+        for a in page
+            .composite_alarms()
+            .iter()
+            .filter(|a| keep(a.alarm_name()))
+        {
             let state = a.state_value().map_or("", StateValue::as_str).to_owned();
             let updated = ms(a.state_updated_timestamp()).unwrap_or(0);
             let alarm = json!({
@@ -123,19 +205,11 @@ pub async fn alarms(
             break;
         }
     }
-    // Firing first, then the most recent change first.
-    found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    more |= found.len() > max;
-    found.truncate(max);
-    let alarms: Vec<Value> = found.into_iter().map(|(_, _, a)| a).collect();
-    Ok(json!({
-        "state": state.map_or("any", AlarmState::as_str),
-        "prefix": prefix,
-        "count": alarms.len(),
-        "alarms": alarms,
-        "redactions": redactions,
-        "truncated": more,
-    }))
+    Ok(Read {
+        found,
+        redactions,
+        more,
+    })
 }
 
 /// The state changes of `alarm_name` within `(start_ms, end_ms)`, newest first.
@@ -195,10 +269,31 @@ pub async fn history(
         )
         .await?;
         if exists.metric_alarms().is_empty() && exists.composite_alarms().is_empty() {
-            return Err(ToolError::new(
-                ErrorCode::NotFound,
-                format!("there is no alarm named {alarm_name}; the alarms action lists them"),
-            ));
+            // Names are exact and case-sensitive: offer the ones the caller may have meant.
+            let near = read(
+                client,
+                None,
+                Names::Containing(alarm_name),
+                SUGGESTIONS,
+                deadline,
+            )
+            .await?;
+            let names: Vec<&str> = near
+                .found
+                .iter()
+                .filter_map(|(_, _, a)| a["name"].as_str())
+                .collect();
+            let message = if names.is_empty() {
+                format!(
+                    "there is no alarm named {alarm_name} (names are exact and case-sensitive), nor one whose name contains it; the alarms action with state any lists them"
+                )
+            } else {
+                format!(
+                    "there is no alarm named {alarm_name} (names are exact and case-sensitive); these contain it: {}",
+                    names.join(", ")
+                )
+            };
+            return Err(ToolError::new(ErrorCode::NotFound, message));
         }
     }
     Ok(json!({

@@ -277,7 +277,9 @@ impl CloudWatchInput {
 
     /// Checks every field against `action`'s rules (times resolved against `now_ms`).
     pub fn check(&self, now_ms: i64) -> Result<Request, ToolError> {
-        let action = self.action.trim();
+        // `Alarms` means `alarms`: the case does not change the meaning.
+        let action = self.action.trim().to_ascii_lowercase();
+        let action = action.as_str();
         let Some((_, fields)) = ACTIONS.iter().find(|(name, _)| *name == action) else {
             return Err(ToolError::invalid_input(format!(
                 "action must be one of {}, got `{}`",
@@ -703,6 +705,11 @@ mod tests {
                 max_results: 50
             }
         );
+        // The action's case does not change its meaning.
+        assert!(matches!(
+            check(json!({"action": " Alarms", "state": "ANY"})).unwrap(),
+            Request::Alarms { state: None, .. }
+        ));
         assert!(matches!(
             check(json!({"action": "alarms", "state": "any"})).unwrap(),
             Request::Alarms { state: None, .. }

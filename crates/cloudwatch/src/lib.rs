@@ -10,7 +10,11 @@
 //! | `list_metrics` | ListMetrics | [`metrics`] |
 //! | `metric_data` | GetMetricData, summarised and downsampled as prometheus-range-query does | [`metrics`] |
 //!
-//! Every field is checked before any call ([`input`]). Each AWS call gets the smaller of
+//! Every field is checked before any call ([`input`]). CloudWatch's name prefixes are exact
+//! and case-sensitive: when no alarm or log group starts with `prefix`, the names containing
+//! it in any case answer, with a `hint`; a query's `log_group_prefix` that starts none, or an
+//! `alarm_history` of an alarm that does not exist, is `NOT_FOUND` naming the ones that
+//! contain it. Each AWS call gets the smaller of
 //! [`CALL_TIMEOUT`] and the Lambda's time left, with the SDK's standard retries inside; its
 //! failures map to the envelope as for every AWS tool, and an access denial names the IAM
 //! action the function's role lacks (`logs:StartQuery`), because that is what an operator must

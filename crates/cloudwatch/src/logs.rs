@@ -33,6 +33,8 @@ pub const STOP_RESERVE: Duration = Duration::from_millis(1_500);
 const GROUPS_PAGE: i32 = 50;
 /// Pages read for one list at most.
 const MAX_PAGES: usize = 20;
+/// Group names suggested when a query's prefix matches none.
+const SUGGESTIONS: usize = 10;
 
 /// Runs a [`Request::LogsQuery`].
 pub async fn query(
@@ -56,10 +58,27 @@ pub async fn query(
         LogGroups::Prefix(prefix) => {
             let (groups, _) = group_names(client, prefix, deadline).await?;
             if groups.is_empty() {
-                return Err(ToolError::new(
-                    ErrorCode::NotFound,
-                    format!("no log group's name starts with {prefix}"),
-                ));
+                // A prefix is exact and case-sensitive, and Insights is billed by the bytes it
+                // scans, so the query does not widen itself: it names the groups that contain
+                // the text, for the caller to choose.
+                let found = containing(client, prefix, SUGGESTIONS, deadline).await?;
+                let names: Vec<&str> = found
+                    .groups
+                    .iter()
+                    .filter_map(|g| g.log_group_name())
+                    .collect();
+                let message = if names.is_empty() {
+                    format!(
+                        "no log group's name starts with {prefix}, nor contains it in any case ({} groups searched); log_groups lists them",
+                        found.scanned
+                    )
+                } else {
+                    format!(
+                        "no log group's name starts with {prefix} (a case-sensitive prefix); these contain it: {}; give them as log_groups",
+                        names.join(", ")
+                    )
+                };
+                return Err(ToolError::new(ErrorCode::NotFound, message));
             }
             groups
         }
@@ -169,7 +188,8 @@ fn answer(
         })
         .collect();
     let stats = results.statistics();
-    json!({
+    let scanned = stats.map(|s| s.records_scanned());
+    let mut answer = json!({
         "status": status,
         "log_groups": groups,
         "start": rfc3339(start_ms),
@@ -181,7 +201,25 @@ fn answer(
         "bytes_scanned": stats.map(|s| s.bytes_scanned() as u64),
         "redactions": redactions,
         "truncated": truncated,
-    })
+    });
+    if rows.is_empty() && status == "Complete" {
+        answer["hint"] = Value::from(empty_query_hint(scanned));
+    }
+    answer
+}
+
+/// Why a finished query may have found no row, so "no rows" is not read as "it never
+/// happened": either the groups hold nothing in the range, or the filter matched nothing,
+/// and Insights' `like "text"` and `/regex/` are case-sensitive.
+pub fn empty_query_hint(records_scanned: Option<f64>) -> &'static str {
+    match records_scanned {
+        Some(n) if n > 0.0 => {
+            "no row matched, though records were scanned: Insights filters are case-sensitive (like /(?i)error/ ignores case), and field names such as @message or kubernetes.pod_name must be spelt as the logs have them"
+        }
+        _ => {
+            "the log groups hold no events between start and end: widen the range, or check the groups with log_groups"
+        }
+    }
 }
 
 /// The names of the log groups starting with `prefix`, at most [`MAX_LOG_GROUPS`], and
@@ -233,14 +271,89 @@ async fn describe(
     Ok((groups, more))
 }
 
-/// The log groups (`log_groups`): name, stored bytes, retention and creation time.
+/// The log groups whose names contain `needle` in any case, read from every group's name
+/// (at most [`MAX_PAGES`] pages): what a caller meant when a prefix matched nothing.
+struct Containing {
+    /// At most the `max` asked for.
+    groups: Vec<aws_sdk_cloudwatchlogs::types::LogGroup>,
+    /// Groups whose names were read.
+    scanned: usize,
+    /// Whether more groups (matching or not) were left unread, or more matched than `max`.
+    more: bool,
+}
+
+async fn containing(
+    client: &Client,
+    needle: &str,
+    max: usize,
+    deadline: &Deadline,
+) -> Result<Containing, ToolError> {
+    let needle = needle.to_lowercase();
+    let mut found = Containing {
+        groups: Vec::new(),
+        scanned: 0,
+        more: false,
+    };
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let page = call(
+            deadline,
+            SERVICE,
+            "logs:DescribeLogGroups",
+            client
+                .describe_log_groups()
+                .limit(GROUPS_PAGE)
+                .set_next_token(token.take())
+                .send(),
+        )
+        .await?;
+        found.scanned += page.log_groups().len();
+        for group in page.log_groups() {
+            let hit = group
+                .log_group_name()
+                .is_some_and(|n| n.to_lowercase().contains(&needle));
+            if hit {
+                if found.groups.len() == max {
+                    found.more = true;
+                } else {
+                    found.groups.push(group.clone());
+                }
+            }
+        }
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() || found.more {
+            break;
+        }
+    }
+    found.more |= token.is_some();
+    Ok(found)
+}
+
+/// The log groups (`log_groups`): name, stored bytes, retention and creation time. When no
+/// name starts with `prefix` (which is case-sensitive), the groups whose names contain it in
+/// any case, with a `hint` saying so.
 pub async fn groups(
     client: &Client,
     prefix: Option<&str>,
     max_results: u32,
     deadline: &Deadline,
 ) -> Result<Value, ToolError> {
-    let (groups, more) = describe(client, prefix, max_results as usize, deadline).await?;
+    let (mut groups, mut more) = describe(client, prefix, max_results as usize, deadline).await?;
+    let mut hint = None;
+    if let (true, Some(prefix)) = (groups.is_empty(), prefix) {
+        let found = containing(client, prefix, max_results as usize, deadline).await?;
+        hint = Some(if found.groups.is_empty() {
+            format!(
+                "no log group's name starts with {prefix} or contains it in any case ({} groups searched); log_groups without prefix lists them all",
+                found.scanned
+            )
+        } else {
+            format!(
+                "no log group's name starts with {prefix} (a case-sensitive prefix); these contain it in any case"
+            )
+        });
+        (groups, more) = (found.groups, found.more);
+    }
     let groups: Vec<Value> = groups
         .iter()
         .map(|g| {
@@ -252,10 +365,14 @@ pub async fn groups(
             })
         })
         .collect();
-    Ok(json!({
+    let mut answer = json!({
         "prefix": prefix,
         "count": groups.len(),
         "log_groups": groups,
         "truncated": more,
-    }))
+    });
+    if let Some(hint) = hint {
+        answer["hint"] = Value::from(hint);
+    }
+    Ok(answer)
 }

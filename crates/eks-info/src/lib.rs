@@ -271,6 +271,9 @@ pub struct ClusterList {
     pub count: usize,
     /// Whether `max_results` stopped the listing before EKS's last page.
     pub truncated: bool,
+    /// With no cluster: that only this region was looked at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// `describe_cluster`.
@@ -727,13 +730,147 @@ impl Handler for EksInfo {
             deadline: &invocation.deadline,
             page_size: self.page_size,
         };
-        let region = || region.clone();
+        // Boxed, as the lists are: this future holds every action's.
+        match Box::pin(answer(&calls, request.clone())).await {
+            Err(e) if e.code == ErrorCode::NotFound => {
+                Err(Box::pin(calls.with_suggestions(&request, e)).await)
+            }
+            other => other,
+        }
+    }
+}
+
+/// Most names a "not found" suggests.
+const SUGGESTIONS: usize = 10;
+
+/// The names of `all` to offer for `given`: those containing it in any case, or failing that
+/// the first few of all.
+fn suggestions<'a>(given: &str, all: &'a [String]) -> (bool, Vec<&'a str>) {
+    let needle = given.to_lowercase();
+    let near: Vec<&str> = all
+        .iter()
+        .filter(|n| n.to_lowercase().contains(&needle))
+        .take(SUGGESTIONS)
+        .map(String::as_str)
+        .collect();
+    if near.is_empty() {
+        (
+            false,
+            all.iter().take(SUGGESTIONS).map(String::as_str).collect(),
+        )
+    } else {
+        (true, near)
+    }
+}
+
+impl Calls<'_> {
+    /// A "not found" with the names that do exist: EKS names are exact and case-sensitive, and
+    /// a bare "not found" reads as "there is none" when the caller misspelt one
+    /// (`Prod-EU`, `prod`). Reading them is a help: if it fails, the error stays as it was.
+    async fn with_suggestions(&self, request: &Request, mut error: ToolError) -> ToolError {
+        let cluster = match request {
+            Request::ListClusters { .. } => return error,
+            Request::DescribeCluster { cluster }
+            | Request::ClusterHealth { cluster }
+            | Request::ListParts { cluster, .. }
+            | Request::DescribeNodegroup { cluster, .. } => cluster,
+        };
+        // A node group not found may be a cluster not found: EKS says the same for both.
+        let cluster_exists = match request {
+            Request::DescribeNodegroup { .. } => match self.describe_cluster(cluster).await {
+                Ok(_) => true,
+                Err(e) if e.code == ErrorCode::NotFound => {
+                    error.message = format!(
+                        "cluster `{cluster}` was not found in region {}",
+                        self.region
+                    );
+                    false
+                }
+                Err(_) => return error,
+            },
+            _ => false,
+        };
+        if let (true, Request::DescribeNodegroup { nodegroup, .. }) = (cluster_exists, request) {
+            let listed = collect_names(MAX_RESULTS as usize, self.page_size, |token, size| {
+                let request = self
+                    .eks
+                    .list_nodegroups()
+                    .cluster_name(cluster)
+                    .set_next_token(token)
+                    .max_results(size)
+                    .send();
+                async move {
+                    let out = call(self.deadline, self.region, String::new, request).await?;
+                    Ok((
+                        out.nodegroups().to_vec(),
+                        out.next_token().map(str::to_owned),
+                    ))
+                }
+            })
+            .await;
+            match listed {
+                Ok((all, _)) => {
+                    error.message.push_str(&match suggestions(nodegroup, &all) {
+                        (true, near) => format!(
+                            "; names are exact and case-sensitive: node groups whose names contain it: {}",
+                            near.join(", ")
+                        ),
+                        (false, some) if !some.is_empty() => {
+                            format!("; the cluster's node groups: {}", some.join(", "))
+                        }
+                        _ => "; the cluster has no managed node group".to_owned(),
+                    });
+                    return error;
+                }
+                Err(_) => return error,
+            }
+        }
+        let Ok((all, _)) = collect_names(MAX_RESULTS as usize, self.page_size, |token, size| {
+            let request = self
+                .eks
+                .list_clusters()
+                .set_next_token(token)
+                .max_results(size)
+                .send();
+            async move {
+                let out = call(self.deadline, self.region, String::new, request).await?;
+                Ok((out.clusters().to_vec(), out.next_token().map(str::to_owned)))
+            }
+        })
+        .await
+        else {
+            return error;
+        };
+        error.message.push_str(&match suggestions(cluster, &all) {
+            (true, near) => format!(
+                "; names are exact and case-sensitive: clusters whose names contain it: {}",
+                near.join(", ")
+            ),
+            (false, some) if !some.is_empty() => {
+                format!("; the clusters there: {}", some.join(", "))
+            }
+            _ => format!("; there is no EKS cluster in region {}", self.region),
+        });
+        error
+    }
+}
+
+/// The answer to a checked request.
+async fn answer(calls: &Calls<'_>, request: Request) -> Result<EksOutput, ToolError> {
+    let region = || calls.region.to_owned();
+    {
         Ok(match request {
             Request::ListClusters { max_results } => {
                 let (clusters, truncated) = calls.list_clusters(max_results).await?;
                 EksOutput::Clusters(ClusterList {
                     action: Action::ListClusters.as_str(),
                     region: region(),
+                    hint: clusters.is_empty().then(|| {
+                        format!(
+                            "no EKS cluster in region {}: this function sees its own account and region only",
+                            calls.region
+                        )
+                    }),
                     count: clusters.len(),
                     clusters,
                     truncated,
@@ -801,6 +938,22 @@ impl Handler for EksInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suggestions_are_the_names_containing_it_in_any_case_else_a_few_of_all() {
+        let all: Vec<String> = ["prod-eu", "prod-us", "staging"]
+            .map(str::to_owned)
+            .to_vec();
+        assert_eq!(
+            suggestions("PROD", &all),
+            (true, vec!["prod-eu", "prod-us"])
+        );
+        assert_eq!(
+            suggestions("dev", &all),
+            (false, vec!["prod-eu", "prod-us", "staging"])
+        );
+        assert_eq!(suggestions("dev", &[]), (false, vec![]));
+    }
 
     #[test]
     fn the_input_type_accepts_exactly_the_schema_the_model_gets() {

@@ -184,7 +184,9 @@ impl Clusters {
             if e.code() == Some("ResourceNotFoundException") {
                 ToolError::new(
                     ErrorCode::NotFound,
-                    format!("cluster {name} does not exist in this function's region"),
+                    format!(
+                        "cluster {name} does not exist in this function's region (names are exact and case-sensitive; eks_info's list_clusters names them)"
+                    ),
                 )
             } else {
                 ToolError::from_sdk("EKS", &e)

@@ -1,7 +1,9 @@
 //! The input, and [`K8sInput::check`], which turns it into a [`Request`] holding only what
 //! the action uses, after validating every field: names in Kubernetes' own syntax, selectors
 //! in theirs, every limit named in its message. A field that does not apply to the action is
-//! an error, so a caller never believes a filter was applied when it was not.
+//! an error, so a caller never believes a filter was applied when it was not. What can be
+//! read only one way is read that way first: names in lower case, a kind as Kubernetes spells
+//! it ([`kind_of`], [`WorkloadKind`]), `since` as a duration or seconds.
 
 use std::time::Duration;
 
@@ -71,9 +73,11 @@ impl Action {
     }
 }
 
-/// Which workloads `list_workloads` lists.
+/// Which workloads `list_workloads` lists. Read in any case, singular or plural, or as
+/// kubectl's short name (`Deployment`, `deployments`, `deploy`), since a model writes a kind
+/// the way Kubernetes does as often as the way the schema does.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum WorkloadKind {
     /// Deployments.
     Deployment,
@@ -81,6 +85,76 @@ pub enum WorkloadKind {
     Statefulset,
     /// DaemonSets.
     Daemonset,
+}
+
+impl TryFrom<String> for WorkloadKind {
+    type Error = String;
+
+    fn try_from(kind: String) -> Result<Self, String> {
+        match kind.trim().to_ascii_lowercase().as_str() {
+            "deployment" | "deployments" | "deploy" => Ok(Self::Deployment),
+            "statefulset" | "statefulsets" | "sts" => Ok(Self::Statefulset),
+            "daemonset" | "daemonsets" | "ds" => Ok(Self::Daemonset),
+            _ => Err(format!(
+                "kind must be deployment, statefulset or daemonset, got `{}`",
+                kind.chars().take(50).collect::<String>()
+            )),
+        }
+    }
+}
+
+/// The Kubernetes spelling of a kind as a model may write it (`pod`, `pods`, `deploy`,
+/// `StatefulSet`): an event's `involvedObject.kind` is matched exactly and case-sensitively,
+/// so `pod/api-1` would find nothing. A kind not listed keeps its letters, with a capital
+/// first.
+pub fn kind_of(kind: &str) -> String {
+    const KINDS: [(&str, &[&str]); 16] = [
+        ("Pod", &["pod", "pods", "po"]),
+        ("Deployment", &["deployment", "deployments", "deploy"]),
+        ("ReplicaSet", &["replicaset", "replicasets", "rs"]),
+        ("StatefulSet", &["statefulset", "statefulsets", "sts"]),
+        ("DaemonSet", &["daemonset", "daemonsets", "ds"]),
+        ("Job", &["job", "jobs"]),
+        ("CronJob", &["cronjob", "cronjobs", "cj"]),
+        ("Node", &["node", "nodes", "no"]),
+        ("Service", &["service", "services", "svc"]),
+        ("Endpoints", &["endpoints", "ep"]),
+        ("Ingress", &["ingress", "ingresses", "ing"]),
+        (
+            "PersistentVolumeClaim",
+            &["persistentvolumeclaim", "persistentvolumeclaims", "pvc"],
+        ),
+        (
+            "PersistentVolume",
+            &["persistentvolume", "persistentvolumes", "pv"],
+        ),
+        (
+            "HorizontalPodAutoscaler",
+            &["horizontalpodautoscaler", "horizontalpodautoscalers", "hpa"],
+        ),
+        ("Namespace", &["namespace", "namespaces", "ns"]),
+        (
+            "PodDisruptionBudget",
+            &["poddisruptionbudget", "poddisruptionbudgets", "pdb"],
+        ),
+    ];
+    let lower = kind.to_ascii_lowercase();
+    if let Some((canonical, _)) = KINDS
+        .iter()
+        .find(|(_, names)| names.contains(&lower.as_str()))
+    {
+        return (*canonical).to_owned();
+    }
+    let mut chars = kind.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_ascii_uppercase().to_string() + chars.as_str()
+    })
+}
+
+/// A Kubernetes name as sent: trimmed and in lower case. Namespaces, pods, containers and
+/// deployments are DNS names, lower case by rule, so `Prod` can only mean `prod`.
+fn lower(name: Option<String>) -> Option<String> {
+    name.map(|n| n.trim().to_ascii_lowercase())
 }
 
 /// The function's input; which fields apply depends on `action`.
@@ -115,9 +189,10 @@ pub struct K8sInput {
     /// `pod_logs`: the last lines.
     #[serde(default)]
     pub tail_lines: Option<u32>,
-    /// `pod_logs`, `events`: how far back.
-    #[serde(default)]
-    pub since: Option<String>,
+    /// `pod_logs`, `events`: how far back, a duration (`30m`) or seconds, as every tool
+    /// takes durations.
+    #[serde(default, deserialize_with = "common::time::duration_field")]
+    pub since: Option<Duration>,
     /// `pod_logs`: keep only lines matching this regex.
     #[serde(default, rename = "match")]
     pub line_match: Option<String>,
@@ -377,8 +452,13 @@ fn name_field(field: &str, value: Option<&str>, action: &str) -> Result<String, 
 }
 
 impl K8sInput {
-    /// Validates every field for the action, before any request.
-    pub fn check(self) -> Result<Request, ToolError> {
+    /// Validates every field for the action, before any request. Names are taken in lower
+    /// case first: Kubernetes names are lower case by rule, so `Prod` can only mean `prod`.
+    pub fn check(mut self) -> Result<Request, ToolError> {
+        self.namespace = lower(self.namespace);
+        self.pod = lower(self.pod);
+        self.container = lower(self.container);
+        self.deployment = lower(self.deployment);
         let action = self.action.as_str();
         if !valid_cluster_name(&self.cluster_name) {
             return Err(ToolError::invalid_input(
@@ -462,9 +542,7 @@ impl K8sInput {
         }
         let since = self
             .since
-            .as_deref()
-            .map(|s| {
-                let d = common::time::parse_duration("since", s)?;
+            .map(|d| {
                 if d.is_zero() || d > MAX_SINCE {
                     return Err(ToolError::invalid_input(
                         "since must be more than 0 and at most 7d",
@@ -544,16 +622,17 @@ impl K8sInput {
                 let object = match &self.object {
                     None => None,
                     Some(o) => {
-                        let (kind, name) = o.split_once('/').unwrap_or(("", ""));
+                        let (kind, name) = o.trim().split_once('/').unwrap_or(("", ""));
+                        let name = name.to_ascii_lowercase();
                         if kind.is_empty()
                             || !kind.bytes().all(|b| b.is_ascii_alphabetic())
-                            || !valid_subdomain(name)
+                            || !valid_subdomain(&name)
                         {
                             return Err(ToolError::invalid_input(
                                 "object must be Kind/name, e.g. Pod/api-5f6a8e-x1 or Deployment/api",
                             ));
                         }
-                        Some((kind.to_owned(), name.to_owned()))
+                        Some((kind_of(kind), name))
                     }
                 };
                 Request::Events {
@@ -686,14 +765,14 @@ mod tests {
             "since must be more than 0 and at most 7d",
         );
         refused(c(json!({"since": "8d"})), "at most 7d");
-        refused(c(json!({"since": "soon"})), "since must be a duration");
+        refused(c(json!({"since": "soon"})), "must be a duration");
         refused(c(json!({"match": "("})), "match is not a valid regex");
         refused(
             c(json!({"match": ""})),
             "match must be 1 to 500 characters, got 0",
         );
         refused(
-            c(json!({"container": "App"})),
+            c(json!({"container": "app_1"})),
             "container must be a DNS-1123 label",
         );
         refused(
@@ -715,7 +794,7 @@ mod tests {
             "cluster_name must match",
         );
         refused(
-            json!({"action": "list_pods", "cluster_name": "c", "namespace": "Prod"}),
+            json!({"action": "list_pods", "cluster_name": "c", "namespace": "prod_eu"}),
             "namespace must be a DNS-1123 label",
         );
         refused(
@@ -752,12 +831,76 @@ mod tests {
         );
         refused(
             json!({"action": "list_workloads", "cluster_name": "c", "kind": "job"}),
-            "unknown variant `job`",
+            "kind must be deployment, statefulset or daemonset, got `job`",
         );
         refused(
             json!({"action": "list_pods"}),
             "missing field `cluster_name`",
         );
+    }
+
+    /// What a model plausibly writes for a name, a kind or a duration is read as it meant.
+    #[test]
+    fn names_kinds_and_durations_are_read_as_meant() {
+        match check(
+            json!({"action": "pod_logs", "cluster_name": "c", "namespace": " Prod ",
+                           "pod": "API-5f6a8e-X1", "container": "App", "since": 1800}),
+        )
+        .unwrap()
+        {
+            Request::PodLogs {
+                namespace,
+                pod,
+                container,
+                since,
+                ..
+            } => assert_eq!(
+                (
+                    namespace.as_str(),
+                    pod.as_str(),
+                    container.as_deref(),
+                    since
+                ),
+                (
+                    "prod",
+                    "api-5f6a8e-x1",
+                    Some("app"),
+                    Some(Duration::from_secs(1800))
+                )
+            ),
+            other => panic!("{other:?}"),
+        }
+        for (given, kind) in [
+            ("Deployment", WorkloadKind::Deployment),
+            ("deployments", WorkloadKind::Deployment),
+            ("StatefulSet", WorkloadKind::Statefulset),
+            ("ds", WorkloadKind::Daemonset),
+        ] {
+            match check(json!({"action": "list_workloads", "cluster_name": "c", "kind": given}))
+                .unwrap()
+            {
+                Request::ListWorkloads { kind: k, .. } => assert_eq!(k, Some(kind), "{given}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        for (given, want) in [
+            ("pod/API-1", ("Pod", "api-1")),
+            ("pods/api-1", ("Pod", "api-1")),
+            ("deploy/api", ("Deployment", "api")),
+            ("statefulset/db", ("StatefulSet", "db")),
+            ("Pod/api-1", ("Pod", "api-1")),
+            ("widget/w", ("Widget", "w")),
+        ] {
+            match check(json!({"action": "events", "cluster_name": "c", "object": given})).unwrap()
+            {
+                Request::Events { object, .. } => assert_eq!(
+                    object,
+                    Some((want.0.to_owned(), want.1.to_owned())),
+                    "{given}"
+                ),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -85,7 +85,29 @@ impl Handler for K8sInfo {
             api.get_json(&format!("/api/v1/namespaces/{ns}"), &[])
                 .await?;
         }
-        let mut body = match &request {
+        // Boxed: the actions' futures together, inline in this one, overflow a 2 MB thread
+        // stack in a debug build.
+        let body = match Box::pin(Self::answer(api, &request)).await {
+            Ok(body) => body,
+            Err(e) if e.code == common::ErrorCode::NotFound => {
+                return Err(Box::pin(with_suggestions(api, &request, e)).await);
+            }
+            Err(e) => return Err(e),
+        };
+        let mut body = with_hint(body, &request);
+        body["action"] = json!(action);
+        body["cluster"] = json!(cluster_name);
+        if let Some(ns) = namespace_of(&request) {
+            body["namespace"] = json!(ns);
+        }
+        Ok(body)
+    }
+}
+
+impl K8sInfo {
+    /// The action's answer, before the fields every answer has.
+    async fn answer(api: &ClusterApi<'_>, request: &Request) -> Result<Value, ToolError> {
+        Ok(match request {
             Request::ListPods {
                 namespace,
                 label_selector,
@@ -163,13 +185,139 @@ impl Handler for K8sInfo {
             Request::WorkloadHealth { namespace } => {
                 health::judge(api, namespace.as_deref()).await?
             }
-        };
-        body["action"] = json!(action);
-        body["cluster"] = json!(cluster_name);
-        if let Some(ns) = namespace_of(&request) {
-            body["namespace"] = json!(ns);
+        })
+    }
+}
+
+/// Most names a "not found" suggests.
+const SUGGESTIONS: usize = 10;
+
+/// A pod or deployment that does not exist, with the names in its namespace that contain the
+/// one given: a model often gives a deployment's name for its pod (`api` for `api-5f6a8e-x1`)
+/// or a part of a name, and a bare "not found" reads as "it does not exist".
+async fn with_suggestions(api: &ClusterApi<'_>, request: &Request, error: ToolError) -> ToolError {
+    let (namespace, what, name, path, lister) = match request {
+        Request::DescribePod { namespace, pod } | Request::PodLogs { namespace, pod, .. } => (
+            namespace,
+            "pod",
+            pod,
+            pods::pods_path(Some(namespace)),
+            "list_pods",
+        ),
+        Request::RolloutHistory {
+            namespace,
+            deployment,
+        } => (
+            namespace,
+            "deployment",
+            deployment,
+            format!("/apis/apps/v1/namespaces/{namespace}/deployments"),
+            "list_workloads",
+        ),
+        _ => return error,
+    };
+    let Ok((near, _)) = api
+        .list(&path, &[], SUGGESTIONS, |item| {
+            shape::name(item).contains(name.as_str())
+        })
+        .await
+    else {
+        // The suggestions are a help: the answer is still the original "not found".
+        return error;
+    };
+    let names: Vec<String> = near.iter().map(shape::name).collect();
+    let mut error = error;
+    error.message = if names.is_empty() {
+        format!(
+            "{}; no {what} in namespace {namespace} has a name containing {name} ({lister} without namespace searches every namespace)",
+            error.message
+        )
+    } else {
+        format!(
+            "{}; {what}s in namespace {namespace} whose names contain {name}: {}",
+            error.message,
+            names.join(", ")
+        )
+    };
+    error
+}
+
+/// An answer that is empty where a reader would wrongly conclude "nothing is wrong" or "it
+/// does not exist" gets a `hint`: how it was looked for, and where else to look.
+fn with_hint(mut body: Value, request: &Request) -> Value {
+    let empty = |key: &str| body[key].as_array().is_some_and(Vec::is_empty);
+    let hint = match request {
+        Request::Events {
+            object,
+            warnings_only,
+            since,
+            ..
+        } if empty("events") => {
+            let mut hint = format!(
+                "no {}event in the last {}; Kubernetes keeps events for about an hour",
+                if *warnings_only { "Warning " } else { "" },
+                humantime(*since)
+            );
+            if *warnings_only {
+                hint.push_str(", and warnings_only=false shows Normal events too");
+            }
+            if let Some((kind, _)) = object
+                && kind != "Pod"
+            {
+                hint.push_str(
+                    "; a workload's failures are reported on its pods (Pod/<name>), not on the workload",
+                );
+            }
+            Some(hint)
         }
-        Ok(body)
+        Request::ListPods {
+            label_selector,
+            field_selector,
+            problems_only,
+            ..
+        } if empty("pods") => match (label_selector, field_selector) {
+            (None, None) if *problems_only => {
+                Some("no pod has a problem: every pod is running and ready, none restarted in the last hour".to_owned())
+            }
+            (None, None) => None,
+            _ => Some(
+                "no pod matched the selectors: label and field values are exact and case-sensitive; list_workloads shows each workload's selector labels".to_owned(),
+            ),
+        },
+        Request::PodLogs {
+            line_match,
+            previous,
+            since,
+            ..
+        } if empty("lines") => Some(match line_match {
+            Some(re) => format!(
+                "no line matched `{}` (a case-sensitive regex; (?i) ignores case) among the lines read",
+                re.as_str().chars().take(100).collect::<String>()
+            ),
+            None if since.is_some() => {
+                "the container logged nothing in the since window; leave since out for its whole log".to_owned()
+            }
+            None if !previous => {
+                "the container has logged nothing since it started; previous=true reads the run before a restart".to_owned()
+            }
+            None => "the container's previous run logged nothing".to_owned(),
+        }),
+        _ => None,
+    };
+    if let Some(hint) = hint {
+        body["hint"] = json!(hint);
+    }
+    body
+}
+
+/// `1h`, `30m`, `90s`: a window as a reader writes it.
+fn humantime(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        _ if s >= 86_400 && s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
+        _ if s >= 3_600 && s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
+        _ if s >= 60 && s.is_multiple_of(60) => format!("{}m", s / 60),
+        _ => format!("{s}s"),
     }
 }
 

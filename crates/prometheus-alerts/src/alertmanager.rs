@@ -263,6 +263,7 @@ pub async fn answer(
                 count,
                 truncated,
                 totals,
+                hint: None,
             })
         }
         Request::Silences {
@@ -312,6 +313,7 @@ pub async fn answer(
                 count,
                 truncated,
                 totals,
+                hint: None,
             })
         }
         Request::Alerts { .. } | Request::Rules { .. } => {

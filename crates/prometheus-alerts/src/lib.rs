@@ -15,7 +15,11 @@
 //!
 //! `max_results` (1–500, default 100) bounds every list; `count` says how many matched, and
 //! `totals` how many of each state (health, for rules) matched every filter but the state
-//! one, so neither a cut nor the default `firing` hides that more exists. `workspace_id` picks an AMP workspace as in the query functions.
+//! one, so neither a cut nor the default `firing` hides that more exists. When nothing
+//! matched at all, a `hint` says how `match` compares (whole values, anchored regexes) or
+//! which rule groups contain a `group` that names none. `state` and `type` are read in any
+//! case (`type` also as `alerting`, `recording`). `workspace_id` picks an AMP workspace as in
+//! the query functions.
 //!
 //! Alertmanager is found at `alertmanager/url`, or for AMP under the workspace
 //! (`…/workspaces/<id>/alertmanager`); a plain Prometheus without `alertmanager/url` is a
@@ -73,9 +77,11 @@ impl Action {
     }
 }
 
-/// Which rules `rules` lists.
+/// Which rules `rules` lists. Read in any case, and as Prometheus names the rule types in
+/// its answers (`alerting`, `recording`), which a model has seen more often than the
+/// API's `type=alert`.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum RuleType {
     /// Alerting rules.
     Alert,
@@ -84,6 +90,22 @@ pub enum RuleType {
     /// Both.
     #[default]
     Any,
+}
+
+impl TryFrom<String> for RuleType {
+    type Error = String;
+
+    fn try_from(kind: String) -> Result<Self, String> {
+        match kind.trim().to_ascii_lowercase().as_str() {
+            "alert" | "alerting" | "alerts" => Ok(Self::Alert),
+            "record" | "recording" | "records" => Ok(Self::Record),
+            "any" | "all" | "both" => Ok(Self::Any),
+            _ => Err(format!(
+                "type must be alert, record or any, got `{}`",
+                kind.chars().take(50).collect::<String>()
+            )),
+        }
+    }
 }
 
 /// The function's input; which fields apply depends on `action`.
@@ -231,7 +253,9 @@ impl AlertsInput {
             Some(text) if self.action != Action::Rules => matchers::parse(text)?,
             _ => Vec::new(),
         };
-        let state = self.state.as_deref();
+        // `FIRING` means `firing`: the case does not change the meaning.
+        let state = self.state.as_deref().map(|s| s.trim().to_ascii_lowercase());
+        let state = state.as_deref();
         let bad_state = |allowed: &str| {
             ToolError::invalid_input(format!(
                 "state must be one of {allowed} for {action}, got {:?}",
@@ -335,6 +359,19 @@ pub struct AlertsOutput {
     /// How many of each state (health, for rules) matched every filter but the state one
     /// (`state`, `active`/`silenced`/`inhibited`, `unhealthy_only`).
     pub totals: BTreeMap<String, usize>,
+    /// When nothing matched the filters: how they were applied, so "no alert" is not read as
+    /// "all is well" when a matcher or a group name could not match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// The hint of an answer in which nothing matched `match`: values are compared exactly and
+/// a regex must match the whole value, as in PromQL, which a model often forgets.
+pub fn no_match_hint(what: &str, matchers: &str) -> String {
+    format!(
+        "no {what} matched {}: = compares whole values, case-sensitively, and =~ must match the whole value (write =~\".*cpu.*\" to search, (?i) to ignore case); leave match out to see them all",
+        matchers.chars().take(200).collect::<String>()
+    )
 }
 
 /// The list an action returns.
@@ -420,22 +457,33 @@ impl Handler for PrometheusAlerts {
         invocation: &Invocation,
     ) -> Result<AlertsOutput, ToolError> {
         let workspace_id = input.workspace_id.clone();
+        let matchers = input.matchers.clone();
         let request = input.check()?;
         let deadline = &invocation.deadline;
         let workspace_id = workspace_id.as_deref();
-        match request {
+        let mut out = match request {
             Request::Alerts { .. } | Request::Rules { .. } => {
                 let target = self.prometheus.target(workspace_id).await?;
-                rules::answer(&self.prometheus.api, &target, request, deadline).await
+                rules::answer(&self.prometheus.api, &target, request, deadline).await?
             }
             Request::AlertmanagerAlerts { .. } | Request::Silences { .. } => {
                 let settings = self.prometheus.config.settings().await?;
                 let (target, endpoint) =
                     alertmanager::target(&self.prometheus.api, &settings, workspace_id).await?;
                 alertmanager::answer(&self.prometheus.api, &target, endpoint, request, deadline)
-                    .await
+                    .await?
             }
+        };
+        // Nothing matched in any state: the matchers are the likely reason.
+        if let (None, Some(text), true) = (&out.hint, &matchers, out.totals.is_empty()) {
+            let what = if out.action == "silences" {
+                "silence"
+            } else {
+                "alert"
+            };
+            out.hint = Some(no_match_hint(what, text));
         }
+        Ok(out)
     }
 }
 
@@ -541,6 +589,56 @@ mod tests {
         );
     }
 
+    /// The case of a state or a rule type does not change its meaning, and Prometheus' own
+    /// names of the rule types are read too.
+    #[test]
+    fn states_and_types_are_read_in_any_case() {
+        assert!(matches!(
+            check(json!({"action": "alerts", "state": " FIRING"})).unwrap(),
+            Request::Alerts {
+                state: AlertState::Firing,
+                ..
+            }
+        ));
+        assert!(matches!(
+            check(json!({"action": "silences", "state": "Expired"})).unwrap(),
+            Request::Silences {
+                state: SilenceState::Expired,
+                ..
+            }
+        ));
+        for (given, want) in [
+            ("alerting", RuleType::Alert),
+            ("Record", RuleType::Record),
+            ("recording", RuleType::Record),
+            ("ANY", RuleType::Any),
+        ] {
+            match check(json!({"action": "rules", "type": given})).unwrap() {
+                Request::Rules { rule_type, .. } => assert_eq!(rule_type, want, "{given}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        refused(
+            json!({"action": "rules", "type": "page"}),
+            "type must be alert, record or any, got `page`",
+        );
+    }
+
+    #[test]
+    fn an_empty_answer_says_how_it_matched() {
+        let hint = no_match_hint("alert", r#"alertname="HighCPU""#);
+        assert!(
+            hint.starts_with(r#"no alert matched alertname="HighCPU": = compares whole values"#),
+            "{hint}"
+        );
+        let groups = ["kubernetes-apps".to_owned(), "node-exporter".to_owned()];
+        assert_eq!(
+            rules::group_hint("Kubernetes", &groups),
+            "no rule group is named Kubernetes (an exact, case-sensitive name); these contain it: kubernetes-apps"
+        );
+        assert!(rules::group_hint("etcd", &groups).contains("nor contains it"));
+    }
+
     #[test]
     fn fields_of_other_actions_are_refused() {
         refused(
@@ -592,7 +690,7 @@ mod tests {
             "group must be 1 to 256 characters, got 257",
         );
         refused(
-            json!({"action": "alerts", "match": "severity=critical"}),
+            json!({"action": "alerts", "match": "severity=~"}),
             "double quotes",
         );
         refused(

@@ -15,6 +15,11 @@
 //! Regexes are RE2 syntax, anchored at both ends as in PromQL. A missing label has the value
 //! `""`, so `team!="db"` matches an alert without a `team` label, as in PromQL.
 //!
+//! What a model plausibly writes instead is read as it meant, since nothing else could be
+//! meant: the list in braces as a PromQL selector has it (`{severity="critical"}`), `==` for
+//! `=`, a value in single quotes, or a bare value without spaces, commas or quotes
+//! (`severity=critical`, as amtool takes it).
+//!
 //! Everything is checked here, before any request: a syntax error names the matcher and the
 //! position it stopped at. Prometheus' alert and rule APIs take no matchers, so the function
 //! applies them itself ([`Matcher::matches`]); Alertmanager takes each as a `filter`
@@ -107,6 +112,12 @@ pub fn parse(text: &str) -> Result<Vec<Matcher>, ToolError> {
             "match must be 1 to {MAX_MATCH_CHARS} characters of label matchers such as severity=\"critical\", got {chars} characters"
         )));
     }
+    // `{a="x"}`: PromQL's braces around the list.
+    let trimmed = text.trim();
+    let text = trimmed
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or(text);
     let mut parser = Parser { text, at: 0 };
     let mut matchers = Vec::new();
     loop {
@@ -125,6 +136,11 @@ pub fn parse(text: &str) -> Result<Vec<Matcher>, ToolError> {
             Some(_) => return Err(parser.error("expected , between matchers")),
         }
     }
+}
+
+/// A character of a value written without quotes.
+fn bare_char(c: char) -> bool {
+    !matches!(c, ',' | '"' | '\'' | '`' | '{' | '}') && !c.is_whitespace()
 }
 
 struct Parser<'a> {
@@ -174,18 +190,20 @@ impl Parser<'_> {
         let name = self.text[start..self.at].to_owned();
         self.skip_space();
         let rest = &self.text[self.at..];
-        let op = if rest.starts_with("=~") {
-            Op::Regex
+        let (op, len) = if rest.starts_with("=~") {
+            (Op::Regex, 2)
         } else if rest.starts_with("!~") {
-            Op::NotRegex
+            (Op::NotRegex, 2)
         } else if rest.starts_with("!=") {
-            Op::NotEqual
+            (Op::NotEqual, 2)
+        } else if rest.starts_with("==") {
+            (Op::Equal, 2)
         } else if rest.starts_with('=') {
-            Op::Equal
+            (Op::Equal, 1)
         } else {
             return Err(self.error("expected =, !=, =~ or !~ after the label name"));
         };
-        self.at += op.as_str().len();
+        self.at += len;
         self.skip_space();
         let value = self.quoted()?;
         let regex = match op {
@@ -207,24 +225,29 @@ impl Parser<'_> {
         })
     }
 
+    /// A value: in double quotes (with `\\`, `\"`, `\n` escapes), in single quotes (with
+    /// `\\` and `\'`), or bare ([`bare_char`]).
     fn quoted(&mut self) -> Result<String, ToolError> {
-        if self.peek() != Some('"') {
-            return Err(self.error("expected a value in double quotes"));
-        }
+        let quote = match self.peek() {
+            Some(q @ ('"' | '\'')) => q,
+            // Not an operator's character: `a=~x` is a regex, `a=!x` a typo to name.
+            Some(c) if bare_char(c) && !matches!(c, '!' | '~' | '=') => return Ok(self.bare()),
+            _ => return Err(self.error("expected a value in double quotes")),
+        };
         self.at += 1;
         let mut value = String::new();
         loop {
             let Some(c) = self.peek() else {
-                return Err(self.error("unterminated value: missing closing \""));
+                return Err(self.error(&format!("unterminated value: missing closing {quote}")));
             };
             self.at += c.len_utf8();
             match c {
-                '"' => return Ok(value),
+                c if c == quote => return Ok(value),
                 '\\' => {
                     match self.peek() {
                         Some('\\') => value.push('\\'),
-                        Some('"') => value.push('"'),
-                        Some('n') => value.push('\n'),
+                        Some(q) if q == quote => value.push(q),
+                        Some('n') if quote == '"' => value.push('\n'),
                         _ => return Err(self.error("unknown escape (only \\\\, \\\" and \\n)")),
                     }
                     self.at += 1;
@@ -232,6 +255,16 @@ impl Parser<'_> {
                 c => value.push(c),
             }
         }
+    }
+
+    /// A value without quotes: up to a comma, a space, a quote or the end
+    /// (`severity=critical`).
+    fn bare(&mut self) -> String {
+        let start = self.at;
+        while let Some(c) = self.peek().filter(|c| bare_char(*c)) {
+            self.at += c.len_utf8();
+        }
+        self.text[start..self.at].to_owned()
     }
 }
 
@@ -266,6 +299,25 @@ mod tests {
         }
     }
 
+    /// What a model plausibly writes instead of the grammar, read as it meant.
+    #[test]
+    fn braces_double_equals_single_quotes_and_bare_values_are_read() {
+        let alert = labels(&[("severity", "critical"), ("namespace", "prod-payments")]);
+        for text in [
+            r#"{severity="critical"}"#,
+            r#"severity=="critical""#,
+            "severity='critical'",
+            "severity=critical",
+            "severity=critical, namespace=~prod-.*",
+            r#" { severity = critical , namespace!="staging" } "#,
+        ] {
+            let matchers = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert!(all_match(&matchers, &alert), "{text}");
+        }
+        assert_eq!(parse(r"a='it\'s'").unwrap()[0].value, "it's");
+        assert!(!all_match(&parse("severity=warning").unwrap(), &alert));
+    }
+
     #[test]
     fn escapes_are_read_and_written_back() {
         let m = &parse(r#"summary="say \"hi\"\\n\n""#).unwrap()[0];
@@ -281,7 +333,7 @@ mod tests {
             ("   ", "1 to 1000 characters"),
             ("severity", "expected =, !=, =~ or !~"),
             ("1abc=\"x\"", "expected a label name"),
-            ("severity=critical", "expected a value in double quotes"),
+            ("severity=", "expected a value in double quotes"),
             ("severity=\"critical", "unterminated value"),
             (
                 "a=\"x\" b=\"y\"",
@@ -291,10 +343,13 @@ mod tests {
                 "a=\"x\",",
                 "expected a label name ([a-zA-Z_][a-zA-Z0-9_]*) at character 7 (near the end)",
             ),
-            ("{a=\"x\"}", "expected a label name"),
+            ("{a=\"x\"", "expected a label name"),
             ("a=\"\\t\"", "unknown escape"),
             ("a=~\"(unclosed\"", "the regex of a is not valid"),
-            ("a==\"x\"", "expected a value in double quotes"),
+            (
+                "a=!\"x\"",
+                "expected a value in double quotes at character 3",
+            ),
         ];
         for (text, part) in cases {
             let e = parse(text).unwrap_err();

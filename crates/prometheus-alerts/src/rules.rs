@@ -202,6 +202,7 @@ pub async fn answer(
                 count,
                 truncated,
                 totals,
+                hint: None,
             })
         }
         Request::Rules {
@@ -223,6 +224,7 @@ pub async fn answer(
                 serde_json::from_str(answer.data.get()).map_err(|_| unexpected("rule"))?;
             let mut totals = BTreeMap::new();
             let mut rules = Vec::new();
+            let group_names: Vec<String> = data.groups.iter().map(|g| g.name.clone()).collect();
             for g in data.groups {
                 for r in g.rules {
                     let kind = if r.rule_type == "alerting" {
@@ -252,6 +254,10 @@ pub async fn answer(
             });
             let count = rules.len();
             let (rules, truncated) = cut(rules, max_results);
+            let hint = group
+                .as_deref()
+                .filter(|name| !group_names.iter().any(|g| g == name))
+                .map(|name| group_hint(name, &group_names));
             Ok(AlertsOutput {
                 action: "rules",
                 endpoint,
@@ -259,11 +265,35 @@ pub async fn answer(
                 count,
                 truncated,
                 totals,
+                hint,
             })
         }
         Request::AlertmanagerAlerts { .. } | Request::Silences { .. } => Err(ToolError::internal(
             "an Alertmanager request reached the rule APIs",
         )),
+    }
+}
+
+/// A `group` no rule group is named: the groups whose names contain it in any case, since
+/// the name is compared exactly.
+pub fn group_hint(name: &str, groups: &[String]) -> String {
+    let needle = name.to_lowercase();
+    let near: Vec<String> = groups
+        .iter()
+        .filter(|g| g.to_lowercase().contains(&needle))
+        .take(10)
+        .map(|g| clean(g, MAX_LABEL_CHARS))
+        .collect();
+    let name = clean(name, MAX_LABEL_CHARS);
+    if near.is_empty() {
+        format!(
+            "no rule group is named {name} (an exact, case-sensitive name), nor contains it; rules without group lists every group"
+        )
+    } else {
+        format!(
+            "no rule group is named {name} (an exact, case-sensitive name); these contain it: {}",
+            near.join(", ")
+        )
     }
 }
 

@@ -9,7 +9,7 @@
 //!   "no metric matched" is never read as "the metric does not exist" without saying how it
 //!   was looked for;
 //! * `label_values`: the values of `label` (a Prometheus label name), optionally only on
-//!   series matching the selector `match[]`, at most `limit`;
+//!   series matching the selector `match[]`, at most `limit`; no value carries a `hint` too;
 //! * `server_info`: for a plain Prometheus its build information; for AMP the workspace's
 //!   alias and status (`DescribeWorkspace`).
 //!
@@ -95,7 +95,8 @@ pub struct MetadataOutput {
     /// `server_info`: Prometheus' build information or the AMP workspace's description.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<Value>,
-    /// `list_metrics` with `match` that found nothing: how the names were searched.
+    /// `list_metrics` with `match`, or `label_values`, that found nothing: how it was looked
+    /// for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     /// `amp` or `prometheus`.
@@ -288,6 +289,18 @@ impl Handler for PrometheusMetadata {
                     out.metrics = Some(all);
                 } else {
                     out.action = "label_values";
+                    if count == 0 {
+                        // No values reads as "the label exists but is empty"; say how it was
+                        // looked for instead.
+                        out.hint = Some(format!(
+                            "no series{} has the label {label}: label names are case-sensitive (a query of the metric, e.g. prometheus_query, shows the labels it has)",
+                            if input.selector.is_some() {
+                                " matching match[]"
+                            } else {
+                                ""
+                            }
+                        ));
+                    }
                     out.label = Some(label);
                     out.values = Some(all);
                 }

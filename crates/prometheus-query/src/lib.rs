@@ -10,7 +10,8 @@
 //!
 //! Output: `{"query", "result_type", "result", "series_count", "truncated", "warnings",
 //! "endpoint"}`, where `result` is Prometheus' own JSON, at most `max_series` series and at
-//! most [`RESULT_BUDGET_BYTES`], and `series_count` counts all series Prometheus returned.
+//! most [`RESULT_BUDGET_BYTES`], and `series_count` counts all series Prometheus returned. An
+//! empty vector carries a `hint` ([`NO_SERIES_HINT`]): how a selector can miss.
 
 use std::time::Duration;
 
@@ -68,7 +69,14 @@ pub struct QueryOutput {
     pub warnings: Vec<String>,
     /// `amp` or `prometheus`.
     pub endpoint: &'static str,
+    /// With no series: why a selector may have matched nothing, so an empty result is not
+    /// read as "the metric is zero" or "it does not exist".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<&'static str>,
 }
+
+/// The hint of a vector with no series.
+pub const NO_SERIES_HINT: &str = "no series: metric and label names and values are exact and case-sensitive, =~ must match the whole value, and a series with no sample in the 5 minutes before time is absent; prometheus_metadata lists metrics and label values";
 
 /// Input after validation.
 struct Checked {
@@ -137,7 +145,10 @@ impl Handler for PrometheusQuery {
             .await?;
         let (result_type, result, series_count, truncated) =
             cut_series(&answer, checked.max_series)?;
+        let hint = (series_count == 0 && matches!(result_type.as_str(), "vector" | "matrix"))
+            .then_some(NO_SERIES_HINT);
         Ok(QueryOutput {
+            hint,
             query: input.query,
             result_type,
             result,

@@ -13,7 +13,8 @@
 //! "data_points", "truncated", "warnings"}`. `summary` covers every point; NaN and ±Inf are
 //! left out of min/max/avg (which are `null` when no finite value exists) and kept in `first`,
 //! `last` and `values` as Prometheus spells them. `values` is cut to `max_points` by keeping,
-//! per time bucket, the lowest and the highest point, so spikes and dips survive.
+//! per time bucket, the lowest and the highest point, so spikes and dips survive. No series
+//! at all gets a `hint` ([`NO_SERIES_HINT`]): how a selector can miss.
 
 use std::time::Duration;
 
@@ -205,7 +206,14 @@ pub struct RangeOutput {
     pub truncated: bool,
     /// Prometheus' warnings.
     pub warnings: Vec<String>,
+    /// With no series: why a selector may have matched nothing, so an empty result is not
+    /// read as "the metric is zero" or "it does not exist".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<&'static str>,
 }
+
+/// The hint of a range with no series.
+pub const NO_SERIES_HINT: &str = "no series: metric and label names and values are exact and case-sensitive, =~ must match the whole value, and a series needs samples in the range; prometheus_metadata lists metrics and label values";
 
 #[derive(Deserialize)]
 struct MatrixData<'a> {
@@ -387,6 +395,7 @@ impl Handler for PrometheusRangeQuery {
             data_points: condensed.data_points,
             truncated: condensed.truncated,
             warnings: answer.warnings,
+            hint: (condensed.series_count == 0).then_some(NO_SERIES_HINT),
         })
     }
 }

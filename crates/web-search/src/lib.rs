@@ -3,10 +3,11 @@
 //! Input (docs/contract.md §2.6): `query` (1–500 characters; `keywords` is accepted as an alias, as the
 //! seed's callers send it), `max_results` (1–10, default 5), `region` (`<country>-<language>`
 //! such as `us-en`, default `wt-wt`, no region), `safesearch` (`strict` | `moderate` | `off`,
-//! default `moderate`), `timelimit` (`d` | `w` | `m` | `y`).
+//! default `moderate`), `timelimit` (`d` | `w` | `m` | `y`). Enum-like values are read in any
+//! case, and `timelimit` also as a word or one unit's duration (`week`, `24h`).
 //!
 //! Output: `{"query", "provider", "results": [{"rank", "title", "url", "snippet"}],
-//! "result_count"}`.
+//! "result_count"}`, and a `hint` when there is no result.
 //!
 //! The engine is chosen by `websearch/provider` ([`providers::PROVIDERS`]: DuckDuckGo's HTML
 //! page by default, needing no key; Brave, Tavily or a self-hosted SearXNG), with
@@ -93,7 +94,10 @@ impl SearchInput {
                 "max_results must be between 1 and {MAX_RESULTS}, got {max_results}"
             )));
         }
-        let region = self.region.unwrap_or_else(|| "wt-wt".to_owned());
+        // `US-EN` means `us-en`: the case does not change the meaning.
+        let region = self
+            .region
+            .map_or_else(|| "wt-wt".to_owned(), |r| r.trim().to_ascii_lowercase());
         let b = region.as_bytes();
         if !(b.len() == 5
             && b[2] == b'-'
@@ -137,7 +141,13 @@ pub struct SearchOutput {
     pub results: Vec<SearchResult>,
     /// How many results there are.
     pub result_count: usize,
+    /// With no result: what to change, so "nothing found" is not read as "nothing exists".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<&'static str>,
 }
+
+/// The hint of a search without results.
+pub const NO_RESULTS_HINT: &str = "no result: use fewer or more general words (a quoted phrase or an exact error message narrows the search), or leave out timelimit and region";
 
 /// Cleans, filters, de-duplicates and ranks what an engine found.
 pub fn rank(hits: Vec<Hit>, max_results: usize) -> Vec<SearchResult> {
@@ -292,6 +302,7 @@ impl Handler for WebSearch {
         Ok(SearchOutput {
             query: query.text,
             provider: engine.provider.name(),
+            hint: results.is_empty().then_some(NO_RESULTS_HINT),
             result_count: results.len(),
             results,
         })
@@ -338,15 +349,15 @@ mod tests {
                 json!({"query": "a", "max_results": 11}),
                 "between 1 and 10, got 11",
             ),
-            (json!({"query": "a", "region": "US-EN"}), "region must be"),
+            (json!({"query": "a", "region": "US"}), "region must be"),
             (json!({"query": "a", "region": "english"}), "region must be"),
             (
                 json!({"query": "a", "safesearch": "none"}),
-                "unknown variant `none`",
+                "safesearch must be strict, moderate or off, got `none`",
             ),
             (
                 json!({"query": "a", "timelimit": "h"}),
-                "unknown variant `h`",
+                "timelimit must be d, w, m or y",
             ),
             (json!({"query": "a", "page": 2}), "unknown field `page`"),
             (
@@ -359,6 +370,24 @@ mod tests {
             assert!(e.message.contains(phrase), "{input}: {}", e.message);
         }
         assert!(check(json!({"query": "x".repeat(500)})).is_ok());
+        // What a model plausibly writes for an enum-like value is read as it meant.
+        let q = check(
+            json!({"query": "a", "region": "US-EN", "safesearch": "Off", "timelimit": "week"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (q.region.as_str(), q.safesearch, q.timelimit),
+            ("us-en", SafeSearch::Off, Some(TimeLimit::Week))
+        );
+        for (given, want) in [
+            ("d", TimeLimit::Day),
+            ("24h", TimeLimit::Day),
+            ("past month", TimeLimit::Month),
+            ("Y", TimeLimit::Year),
+        ] {
+            let q = check(json!({"query": "a", "timelimit": given})).unwrap();
+            assert_eq!(q.timelimit, Some(want), "{given}");
+        }
         assert!(check(json!({"query": "é".repeat(500)})).is_ok());
     }
 

@@ -9,9 +9,9 @@
 use common::{ErrorCode, Secret, ToolError};
 use serde::Deserialize;
 
-/// Safe-search level.
+/// Safe-search level, read in any case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String")]
 pub enum SafeSearch {
     /// Filter explicit results.
     Strict,
@@ -22,21 +22,54 @@ pub enum SafeSearch {
     Off,
 }
 
-/// How recent results must be.
+impl TryFrom<String> for SafeSearch {
+    type Error = String;
+
+    fn try_from(level: String) -> Result<Self, String> {
+        match level.trim().to_ascii_lowercase().as_str() {
+            "strict" => Ok(Self::Strict),
+            "moderate" => Ok(Self::Moderate),
+            "off" => Ok(Self::Off),
+            _ => Err(format!(
+                "safesearch must be strict, moderate or off, got `{}`",
+                level.chars().take(50).collect::<String>()
+            )),
+        }
+    }
+}
+
+/// How recent results must be: `d`, `w`, `m`, `y`, or as a model may write it, the word
+/// (`week`, `past month`) or a duration of one unit (`24h`, `1d`, `7d`, `30d`, `1y`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub enum TimeLimit {
     /// The past day.
-    #[serde(rename = "d")]
     Day,
     /// The past week.
-    #[serde(rename = "w")]
     Week,
     /// The past month.
-    #[serde(rename = "m")]
     Month,
     /// The past year.
-    #[serde(rename = "y")]
     Year,
+}
+
+impl TryFrom<String> for TimeLimit {
+    type Error = String;
+
+    fn try_from(limit: String) -> Result<Self, String> {
+        let lower = limit.trim().to_ascii_lowercase();
+        let word = lower.strip_prefix("past ").unwrap_or(&lower);
+        match word {
+            "d" | "day" | "1d" | "24h" => Ok(Self::Day),
+            "w" | "week" | "1w" | "7d" => Ok(Self::Week),
+            "m" | "month" | "1m" | "30d" | "31d" => Ok(Self::Month),
+            "y" | "year" | "1y" | "365d" => Ok(Self::Year),
+            _ => Err(format!(
+                "timelimit must be d, w, m or y (past day, week, month, year), got `{}`",
+                limit.chars().take(50).collect::<String>()
+            )),
+        }
+    }
 }
 
 impl TimeLimit {
