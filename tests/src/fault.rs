@@ -28,6 +28,7 @@ pub const FAULT_MATRIX_FUNCTIONS: &[&str] = &[
     "k8s-info",
     "cloudwatch",
     "cloudtrail",
+    "runbooks",
     "agent",
 ];
 

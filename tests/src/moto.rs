@@ -1,4 +1,5 @@
-//! moto's server on loopback: SSM, EKS, AMP, STS and DynamoDB for the real AWS SDK clients.
+//! moto's server on loopback: SSM, EKS, AMP, STS and DynamoDB for the real AWS SDK clients,
+//! and S3 for the runbooks function's signed REST calls.
 
 use std::{path::PathBuf, process::Command, time::Duration};
 
@@ -15,6 +16,9 @@ use crate::{
 
 /// The region every fixture lives in.
 pub const REGION: &str = "us-east-1";
+
+/// The bucket the local stack keeps the sample runbooks in ([`Moto::seed_runbooks`]).
+pub const RUNBOOKS_BUCKET: &str = "devops-agent-runbooks";
 
 /// What `stack/seed_moto.py` created.
 #[derive(Debug, Clone, Deserialize)]
@@ -174,6 +178,49 @@ impl Moto {
         Ok(())
     }
 
+    /// Creates the S3 bucket `bucket` (in [`REGION`]).
+    pub async fn create_bucket(&self, bucket: &str) -> Result<()> {
+        s3_put(&self.endpoint, &format!("/{bucket}"), Vec::new()).await
+    }
+
+    /// Stores (or overwrites) the S3 object `key` of `bucket`.
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: impl Into<Vec<u8>>,
+    ) -> Result<()> {
+        let path: String = percent_encoding::utf8_percent_encode(key, S3_KEY).collect();
+        s3_put(&self.endpoint, &format!("/{bucket}/{path}"), body.into()).await
+    }
+
+    /// Creates `bucket` and stores every `runbooks/*.md` of the workspace under `runbooks/`,
+    /// as `aws s3 sync runbooks/ s3://<bucket>/runbooks/` does for a real bucket; returns the
+    /// keys, in order.
+    pub async fn seed_runbooks(&self, bucket: &str) -> Result<Vec<String>> {
+        self.create_bucket(bucket).await?;
+        let mut files: Vec<std::path::PathBuf> =
+            std::fs::read_dir(crate::workspace_root().join("runbooks"))?
+                .map(|entry| entry.map(|e| e.path()))
+                .collect::<std::io::Result<_>>()?;
+        files.retain(|p| p.extension().is_some_and(|x| x == "md"));
+        files.sort();
+        let mut keys = Vec::new();
+        for file in files {
+            let name = file.file_name().unwrap_or_default().to_string_lossy();
+            let key = format!("runbooks/{name}");
+            self.put_object(bucket, &key, std::fs::read(&file)?).await?;
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+
+    /// An S3 client for the runbooks function pointed at `endpoint` (this server, or a proxy
+    /// in front of it), path-style, with moto's credentials.
+    pub fn s3_for(endpoint: &str) -> runbooks::s3::S3 {
+        runbooks::s3::S3::new(crate::http_client(), s3_signer(), Some(endpoint.to_owned()))
+    }
+
     /// An SDK configuration for in-process clients pointed at `endpoint` (this server, or a
     /// proxy in front of it), with the same HTTP client and retries the functions use.
     pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
@@ -192,4 +239,47 @@ impl Moto {
             .load()
             .await
     }
+}
+
+/// Bytes of an S3 key kept as they are in a path: RFC 3986's unreserved characters and `/`.
+const S3_KEY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// A SigV4 signer for S3 with moto's credentials: moto's server tells services apart by the
+/// signature's scope, so even the fixtures' uploads are signed.
+fn s3_signer() -> common::sigv4::RequestSigner {
+    common::sigv4::RequestSigner::new(
+        aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+            "testing",
+            crate::canary::AWS_SECRET_ACCESS_KEY,
+            Some(crate::canary::AWS_SESSION_TOKEN.into()),
+            None,
+            "moto",
+        )),
+        REGION,
+        "s3",
+    )
+    .for_s3()
+}
+
+/// A signed S3 `PUT` of `path` (a bucket, or an object) with `body`; an error status is an
+/// error naming it.
+async fn s3_put(endpoint: &str, path: &str, body: Vec<u8>) -> Result<()> {
+    let client = crate::http_client();
+    let mut request = client.put(format!("{endpoint}{path}")).body(body).build()?;
+    s3_signer()
+        .sign(&mut request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let response = client.execute(request).await?;
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        return Err(format!("S3 PUT {path}: HTTP {status}: {text}").into());
+    }
+    Ok(())
 }

@@ -179,6 +179,7 @@ async fn a_tool_then_an_answer_through_the_real_tool_lambda() {
             "eks_info",
             "k8s_info",
             "cloudtrail",
+            "runbooks",
             "web_search"
         ]
     );

@@ -27,7 +27,7 @@ use integration_tests::{
     fault::{FAULT_MATRIX_FUNCTIONS, Fault, FaultServer, Oversize},
     k8s::KubernetesApi,
     lambda::{Invoke, LambdaFunction, Outcome},
-    moto::Moto,
+    moto::{Moto, RUNBOOKS_BUCKET},
     prometheus::Prometheus,
     proxy::{FaultProxy, Mode},
     search::{API_KEY, SearchEngines},
@@ -197,6 +197,8 @@ fn expected(column: &str, row: &str) -> Option<(&'static str, Option<bool>)> {
         }
         // web-search: the engine's page, not the caller's request, was too big.
         "oversized body (>6 MB)" if function == "web-search" => ("UPSTREAM_ERROR", Some(false)),
+        // runbooks: a ListObjectsV2 page over its 4 MB read cap is not one S3 sends.
+        "oversized body (>6 MB)" if function == "runbooks" => ("UPSTREAM_ERROR", Some(false)),
         "oversized body (>6 MB)" if function == "agent" => ("PAYLOAD_TOO_LARGE", Some(false)),
         "oversized body (>6 MB)" => ("ok", None),
         "HTTP protocol error" => ("UPSTREAM_ERROR", Some(true)),
@@ -687,6 +689,46 @@ async fn cloudtrail() {
         cold_per_row: false,
     };
     judge("cloudtrail", vec![run_matrix(s).await]);
+}
+
+/// runbooks: S3 (moto, holding the sample runbooks) through the fault server, read with the
+/// function's signed REST calls; its bucket from SSM with a zero cache lifetime, so the
+/// catalogue `list` answers from is read again for every row, as configuration is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runbooks() {
+    let moto = Moto::start().await.unwrap();
+    moto.seed_runbooks(RUNBOOKS_BUCKET).await.unwrap();
+    let upstream = FaultServer::start(
+        moto.endpoint(),
+        &Oversize {
+            prefix: format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>{RUNBOOKS_BUCKET}</Name><Prefix>runbooks/</Prefix><IsTruncated>false</IsTruncated>"#
+            ),
+            item: r#"<Contents><Key>runbooks/generated/runbook-{n}.md</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified><Size>1</Size></Contents>"#.into(),
+            suffix: "</ListBucketResult>".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let (ssm, mut env) = configured(
+        &moto,
+        "/faults/runbooks",
+        &[("runbooks/bucket", RUNBOOKS_BUCKET, ParameterType::String)],
+    )
+    .await;
+    env.push(("AWS_ENDPOINT_URL_S3".into(), upstream.url()));
+    let s = Subject {
+        column: "runbooks",
+        upstream_var: "AWS_ENDPOINT_URL_S3",
+        function: "runbooks",
+        healthy: json!({"action": "list"}),
+        upstream,
+        ssm: Some(ssm),
+        env,
+        tool_probe: None,
+        cold_per_row: false,
+    };
+    judge("runbooks", vec![run_matrix(s).await]);
 }
 
 /// k8s-info: EKS (DescribeCluster, once per process: each row starts a new one) in front of

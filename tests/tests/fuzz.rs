@@ -116,6 +116,11 @@ fn plausible(field: &str) -> BoxedStrategy<Value> {
         .boxed(),
         "state" => prop::sample::select(vec!["firing", "pending", "any", "active", "expired", "on"]).prop_map(Value::from).boxed(),
         "namespace" | "pod" | "container" => string("[a-z0-9][a-z0-9.-]{0,14}"),
+        "key" => prop_oneof![
+            string("runbooks/[a-z0-9-]{1,20}\\.(md|MD|txt)"),
+            string("[a-z./-]{0,24}(\\.md)?"),
+        ]
+        .boxed(),
         "label_selector" => string("[a-z]{1,5}(=|!=|==| in )[a-z(),]{0,8}"),
         "since" => string("[0-9]{1,3}[smhd]"),
         "previous" => any::<bool>().prop_map(Value::from).boxed(),
@@ -228,6 +233,7 @@ const EKS_FIELDS: &[&str] = &[
     "max_results",
 ];
 const AGENT_FIELDS: &[&str] = &["prompt", "session_id"];
+const RUNBOOKS_FIELDS: &[&str] = &["action=list|search|get", "query", "key", "max_results"];
 const CLOUDTRAIL_FIELDS: &[&str] = &[
     "action=changes",
     "start",
@@ -356,6 +362,7 @@ proptest! {
             decoded::<k8s_info::K8sInput>(&event),
             decoded::<cloudwatch::input::CloudWatchInput>(&event),
             decoded::<cloudtrail::CloudTrailInput>(&event),
+            decoded::<runbooks::RunbooksInput>(&event),
             decoded::<agent::AgentInput>(&event),
         ] {
             if let Err(e) = result {
@@ -379,6 +386,7 @@ struct Handlers {
     k8s: k8s_info::K8sInfo,
     cloudwatch: cloudwatch::CloudWatch,
     cloudtrail: cloudtrail::CloudTrail,
+    runbooks: runbooks::Runbooks,
     agent: agent::Agent<agent::bedrock::Bedrock, agent::invoker::LambdaInvoker>,
 }
 
@@ -389,6 +397,7 @@ fn handlers() -> &'static Handlers {
             AppConfig::fixed(HashMap::from([
                 ("prometheus/url".to_owned(), "http://127.0.0.1:9".to_owned()),
                 ("websearch/url".to_owned(), "http://127.0.0.1:9".to_owned()),
+                ("runbooks/bucket".to_owned(), "team-runbooks".to_owned()),
                 (
                     "alertmanager/url".to_owned(),
                     "http://127.0.0.1:9".to_owned(),
@@ -480,6 +489,20 @@ fn handlers() -> &'static Handlers {
                     .http_client(common::aws::http_client())
                     .build(),
             )),
+            runbooks: runbooks::Runbooks::with_s3(
+                runbooks::s3::S3::new(
+                    http.clone(),
+                    common::sigv4::RequestSigner::new(
+                        aws_credential_types::provider::SharedCredentialsProvider::new(
+                            aws_credential_types::Credentials::new("a", "b", None, None, "fuzz"),
+                        ),
+                        "eu-west-1",
+                        "s3",
+                    ),
+                    Some("http://127.0.0.1:9".to_owned()),
+                ),
+                config(),
+            ),
             k8s: k8s_info::K8sInfo {
                 clusters: k8s_info::Clusters::with_clients(
                     aws_sdk_eks::Client::from_conf(
@@ -604,6 +627,11 @@ proptest! {
     #[test]
     fn cloudtrail_input(input in input_for(CLOUDTRAIL_FIELDS)) {
         validates(&handlers().cloudtrail, &input)?;
+    }
+
+    #[test]
+    fn runbooks_input(input in input_for(RUNBOOKS_FIELDS)) {
+        validates(&handlers().runbooks, &input)?;
     }
 
     #[test]
@@ -1046,6 +1074,107 @@ proptest! {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Runbooks: Markdown from a bucket, S3's XML
+// ---------------------------------------------------------------------------------------
+
+/// Runbook text: arbitrary Unicode, and front matter with its near misses.
+fn runbook_text() -> impl Strategy<Value = String> {
+    let front = (
+        prop::sample::select(vec!["---", "--- ", "---\r", "", "- --"]),
+        prop::collection::vec(
+            prop_oneof![
+                "(title|tags|use_when|use-when|Title): ?[^\n]{0,40}",
+                "tags: \\[[a-z, '\"]{0,30}\\]?",
+                "  - [a-z]{0,10}",
+                "[a-z_]{0,8}:? ?[>|]?",
+                text(),
+            ],
+            0..8,
+        ),
+        prop::sample::select(vec!["---", "...", ""]),
+        text(),
+    )
+        .prop_map(|(open, lines, close, body)| {
+            format!("{open}\n{}\n{close}\n{body}", lines.join("\n"))
+        });
+    prop_oneof![front, text()]
+}
+
+proptest! {
+    #[test]
+    fn any_runbook_text_is_cleaned_parsed_searched_and_cut(
+        text in runbook_text(),
+        query in text(),
+        cut_at in 0usize..5_000,
+    ) {
+        use runbooks::{markdown, search};
+        let (clean, _) = markdown::clean(&text);
+        prop_assert!(
+            !clean.chars().any(|c| common::text::is_invisible(c) && c != '\n' && c != '\t'),
+            "{clean:?}"
+        );
+        let parsed = markdown::parse(&clean);
+        prop_assert!(parsed.body_start <= clean.lines().count());
+        for value in parsed.front.title.iter().chain(parsed.front.use_when.iter()).chain(parsed.front.tags.iter()) {
+            prop_assert!(!value.contains('\n') && !value.is_empty());
+        }
+        prop_assert!(parsed.front.tags.len() <= markdown::MAX_TAGS);
+        let document = search::Document {
+            title: parsed.front.title.unwrap_or_default(),
+            tags: parsed.front.tags,
+            use_when: parsed.front.use_when,
+            text: clean.clone(),
+            body_start: parsed.body_start,
+        };
+        for found in search::search(&[&document], &search::words(&query)) {
+            prop_assert!(found.lines.len() <= search::MAX_LINES);
+            for (n, line) in &found.lines {
+                prop_assert_eq!(clean.lines().nth(n - 1), Some(line.as_str()));
+            }
+        }
+        if let Some(head) = markdown::cut(&clean, cut_at) {
+            prop_assert!(head.len() <= cut_at && clean.starts_with(head));
+        }
+        let bytes = text.as_bytes();
+        let _ = markdown::decode(&bytes[..cut_at.min(bytes.len())]);
+    }
+
+    #[test]
+    fn any_s3_answer_is_a_page_an_error_or_refused(
+        body in prop_oneof![
+            text(),
+            prop::collection::vec(
+                prop_oneof![
+                    Just("<ListBucketResult>".to_owned()),
+                    Just("</ListBucketResult>".to_owned()),
+                    Just("<IsTruncated>true</IsTruncated>".to_owned()),
+                    "<NextContinuationToken>[a-zA-Z0-9+/=&;#]{0,12}</NextContinuationToken>",
+                    "<Contents><Key>[^<]{0,20}</Key>(<Size>[0-9a-z-]{0,22}</Size>)?</Contents>",
+                    "<Error><Code>[A-Za-z ]{0,20}</Code><Message>[^<]{0,30}</Message></Error>",
+                    "&[#a-zA-Z0-9]{0,10};?",
+                    text(),
+                ],
+                0..10,
+            )
+            .prop_map(|parts| parts.concat()),
+        ]
+    ) {
+        use runbooks::s3;
+        if let Some(page) = s3::parse_list(&body) {
+            prop_assert!(page.next.as_deref() != Some(""));
+        }
+        let (code, message) = s3::error_document(&body);
+        if let Some(code) = code {
+            prop_assert!(!code.is_empty() && code.bytes().all(|b| b.is_ascii_alphanumeric()));
+        }
+        if let Some(message) = message {
+            prop_assert!(!message.contains('\n') && message.chars().count() <= 300);
+        }
+        let _ = s3::unescape(&body);
+    }
+}
+
 /// The input targets are not vacuous: their generators reach both ends, inputs refused as
 /// invalid and inputs valid enough to get to the first upstream call, for every tool.
 #[test]
@@ -1094,6 +1223,7 @@ fn every_input_target_reaches_both_refusal_and_the_upstream_call() {
         ("k8s_info lists", outcomes(&h.k8s, K8S_LIST_FIELDS)),
         ("k8s_info logs", outcomes(&h.k8s, K8S_LOGS_FIELDS)),
         ("cloudtrail", outcomes(&h.cloudtrail, CLOUDTRAIL_FIELDS)),
+        ("runbooks", outcomes(&h.runbooks, RUNBOOKS_FIELDS)),
         (
             "cloudwatch logs",
             outcomes(&h.cloudwatch, CLOUDWATCH_LOGS_FIELDS),

@@ -12,9 +12,9 @@
 use aws_sdk_ssm::types::ParameterType;
 use integration_tests::{
     bedrock::{ConverseDouble, error, text},
-    canary::{self, MODEL_API_KEY, SEARCH_API_KEY},
+    canary::{self, MODEL_API_KEY, SEARCH_API_KEY, SSM_SECURE_STRING},
     lambda::LambdaFunction,
-    moto::Moto,
+    moto::{Moto, RUNBOOKS_BUCKET},
     search::SearchEngines,
     verifier::SigV4Verifier,
 };
@@ -178,7 +178,48 @@ async fn no_secret_reaches_a_log_or_an_answer() {
     .await;
     assert_eq!(missing["error"]["code"], "NOT_FOUND", "{missing}");
 
+    // runbooks signing its S3 calls with the canary credentials and reading a runbook that
+    // holds a canary password: scrubbed from every answer, counted, at debug level.
+    moto.seed_runbooks(RUNBOOKS_BUCKET).await.unwrap();
+    moto.put_object(
+        RUNBOOKS_BUCKET,
+        "runbooks/db-credentials.md",
+        format!(
+            "---\ntitle: Database credentials\n---\nThe old DB password: {SSM_SECURE_STRING}\n"
+        ),
+    )
+    .await
+    .unwrap();
+    let mut runbooks_env = moto.env();
+    runbooks_env.push(("RUNBOOKS_BUCKET".into(), RUNBOOKS_BUCKET.into()));
+    runbooks_env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "debug".into()));
+    let runbooks = LambdaFunction::start("runbooks", &runbooks_env)
+        .await
+        .unwrap();
+    let read = answer(
+        &runbooks,
+        json!({"action": "get", "key": "runbooks/db-credentials.md"}),
+    )
+    .await;
+    assert_eq!(read["redactions"], 1, "the secret was there: {read}");
+    let found = answer(
+        &runbooks,
+        json!({"action": "search", "query": "database password"}),
+    )
+    .await;
+    assert_eq!(
+        found["runbooks"][0]["key"], "runbooks/db-credentials.md",
+        "{found}"
+    );
+    let missing = answer(
+        &runbooks,
+        json!({"action": "get", "key": "runbooks/nope.md"}),
+    )
+    .await;
+    assert_eq!(missing["error"]["code"], "NOT_FOUND", "{missing}");
+
     for (name, f) in [
+        ("runbooks", &runbooks),
         ("web-search", &search),
         ("web-search (bad key)", &wrong),
         ("agent", &agent),

@@ -102,6 +102,7 @@ mod tests {
                 "eks_info",
                 "k8s_info",
                 "cloudtrail",
+                "runbooks",
                 "web_search"
             ]
         );

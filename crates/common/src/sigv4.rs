@@ -1,7 +1,9 @@
 //! AWS Signature Version 4 for requests that do not go through an AWS SDK client: Amazon
 //! Managed Service for Prometheus (service `aps`) speaks the Prometheus HTTP API, which has
-//! no SDK, so its requests are built with reqwest and signed here with `aws-sigv4`; and an
-//! EKS cluster's bearer token is a presigned STS URL ([`RequestSigner::presign`]).
+//! no SDK, so its requests are built with reqwest and signed here with `aws-sigv4`; an
+//! EKS cluster's bearer token is a presigned STS URL ([`RequestSigner::presign`]); and the
+//! runbooks function reads S3 with two REST calls, because the S3 SDK alone would put its zip
+//! over 3 MB ([`RequestSigner::for_s3`]).
 //!
 //! What is signed is exactly what is sent: the method, the URL as reqwest will write it, the
 //! headers already on the request (`content-type` of a form body included) and the SHA-256 of
@@ -22,7 +24,10 @@ use aws_credential_types::{
     provider::{ProvideCredentials, SharedCredentialsProvider, error::CredentialsError},
 };
 use aws_sigv4::{
-    http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign},
+    http_request::{
+        PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation,
+        SigningSettings, UriPathNormalizationMode, sign,
+    },
     sign::v4,
 };
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -41,6 +46,8 @@ pub struct RequestSigner {
     cached: Mutex<Option<Credentials>>,
     region: String,
     service: String,
+    /// S3's canonicalisation rules instead of every other service's ([`Self::for_s3`]).
+    s3: bool,
 }
 
 impl RequestSigner {
@@ -55,7 +62,27 @@ impl RequestSigner {
             cached: Mutex::new(None),
             region: region.into(),
             service: service.into(),
+            s3: false,
         }
+    }
+
+    /// This signer with S3's rules: the path is taken as sent (encoded once, dot segments and
+    /// `//` kept, since they are part of an object's key) where every other service encodes
+    /// it twice and normalises it, and the payload's SHA-256 goes in `x-amz-content-sha256`,
+    /// which S3 requires on every signed request.
+    pub fn for_s3(mut self) -> Self {
+        self.s3 = true;
+        self
+    }
+
+    fn settings(&self) -> SigningSettings {
+        let mut settings = SigningSettings::default();
+        if self.s3 {
+            settings.percent_encoding_mode = PercentEncodingMode::Single;
+            settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+            settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        }
+        settings
     }
 
     /// A signer using the SDK configuration's credentials chain, in `region` or else the
@@ -123,7 +150,7 @@ impl RequestSigner {
             .region(&self.region)
             .name(&self.service)
             .time(time)
-            .settings(SigningSettings::default())
+            .settings(self.settings())
             .build()
             .map_err(|_| ToolError::internal("the signing parameters are incomplete"))?
             .into();
@@ -161,7 +188,7 @@ impl RequestSigner {
             SignableBody::Bytes(&[]),
         )
         .map_err(|_| ToolError::internal("the URL could not be prepared for presigning"))?;
-        let mut settings = SigningSettings::default();
+        let mut settings = self.settings();
         settings.signature_location = SignatureLocation::QueryParams;
         settings.expires_in = Some(expires_in);
         let params = v4::SigningParams::builder()
@@ -277,6 +304,36 @@ mod tests {
                 .is_sensitive()
         );
         assert!(!format!("{request:?}").contains("session-token"));
+    }
+
+    #[tokio::test]
+    async fn s3_rules_sign_the_path_as_sent_with_the_payload_hash() {
+        let url = "https://s3.us-east-1.amazonaws.com/book/runbooks/a%20b.md";
+        let sign = |signer: RequestSigner| async move {
+            let mut request = reqwest::Request::new(reqwest::Method::GET, url.parse().unwrap());
+            let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+            signer.sign_at(&mut request, time).await.unwrap();
+            request
+        };
+        let s3 = sign(signer(None).for_s3()).await;
+        // The SHA-256 of an empty body, sent and signed.
+        assert_eq!(
+            s3.headers()["x-amz-content-sha256"],
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let auth = s3.headers()["authorization"].to_str().unwrap();
+        assert!(
+            auth.contains("SignedHeaders=host;x-amz-content-sha256;x-amz-date"),
+            "{auth}"
+        );
+        // Every other service's rules: no payload header, and another signature (the
+        // path encoded twice).
+        let other = sign(signer(None)).await;
+        assert!(other.headers().get("x-amz-content-sha256").is_none());
+        assert_ne!(
+            other.headers()["authorization"],
+            s3.headers()["authorization"]
+        );
     }
 
     #[tokio::test]

@@ -70,8 +70,14 @@ pub const CLOUDTRAIL: ToolDefinition = ToolDefinition {
     spec: include_str!("tools/cloudtrail.json"),
 };
 
+/// `runbooks`.
+pub const RUNBOOKS: ToolDefinition = ToolDefinition {
+    function: "runbooks",
+    spec: include_str!("tools/runbooks.json"),
+};
+
 /// Every tool, in the order the model is told about them.
-pub const ALL: [ToolDefinition; 9] = [
+pub const ALL: [ToolDefinition; 10] = [
     PROMETHEUS_ALERTS,
     CLOUDWATCH,
     PROMETHEUS_METADATA,
@@ -80,6 +86,7 @@ pub const ALL: [ToolDefinition; 9] = [
     EKS_INFO,
     K8S_INFO,
     CLOUDTRAIL,
+    RUNBOOKS,
     WEB_SEARCH,
 ];
 
@@ -92,10 +99,66 @@ impl ToolDefinition {
     }
 }
 
+/// Most bytes the tool definitions may take together, minified as the agent sends them
+/// (`name`, `description`, `input_schema`): they ride along with every model request, so
+/// each byte is paid on every turn of every conversation. Descriptions say when to use a
+/// tool and what its fields mean, not everything it can do.
+pub const MAX_DEFINITIONS_BYTES: usize = 16 * 1024;
+
+impl ToolDefinition {
+    /// The definition as the agent sends it, minified: `{"name", "description",
+    /// "input_schema"}`. Its length is what [`MAX_DEFINITIONS_BYTES`] bounds.
+    pub fn minified(&self) -> String {
+        let spec = self.parsed();
+        serde_json::json!({
+            "name": spec["name"],
+            "description": spec["description"],
+            "input_schema": spec["input_schema"],
+        })
+        .to_string()
+    }
+}
+
+/// A value a property's schema allows, for [`conforms`]: its first example, else its
+/// default, else its first enum value, else one made from its type. A number is preferred
+/// when the type allows one, because the string-or-number fields are times and durations,
+/// which parse while deserialising and take any small number but not an arbitrary word.
+/// Schemas carry examples only where one prevents a misreading, since every byte of them is
+/// sent to the model.
+fn sample(name: &str, schema: &Value) -> Result<Value, String> {
+    if let Some(v) = schema["examples"].get(0) {
+        return Ok(v.clone());
+    }
+    if let Some(v) = schema.get("default") {
+        return Ok(v.clone());
+    }
+    if let Some(v) = schema["enum"].get(0) {
+        return Ok(v.clone());
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let number = schema["minimum"].as_i64().unwrap_or(1).max(1);
+    if types.contains(&"integer") || types.contains(&"number") {
+        return Ok(Value::from(number));
+    }
+    match types.first().copied() {
+        Some("string") => Ok(Value::from("x")),
+        Some("boolean") => Ok(Value::Bool(true)),
+        Some("object") => Ok(Value::Object(Map::new())),
+        Some("array") => Ok(Value::Array(vec![sample(name, &schema["items"])?])),
+        _ => Err(format!(
+            "property {name} has no example, default, enum or type to make a value from"
+        )),
+    }
+}
+
 /// Checks that `T` (a tool's input type) accepts exactly the properties `tool`'s schema
-/// declares: the required ones alone, each optional one added (with the schema's first
-/// example as its value), and rejects a property the schema does not have. `Err` says
-/// which property disagrees.
+/// declares: the required ones alone, each optional one added (with a value from
+/// `sample`), and rejects a property the schema does not have. `Err` says which property
+/// disagrees.
 pub fn conforms<T: DeserializeOwned>(tool: &ToolDefinition) -> Result<(), String> {
     let spec = tool.parsed();
     let schema = &spec["input_schema"];
@@ -105,12 +168,7 @@ pub fn conforms<T: DeserializeOwned>(tool: &ToolDefinition) -> Result<(), String
     let properties = schema["properties"]
         .as_object()
         .ok_or("the schema has no properties")?;
-    let example = |name: &str| -> Result<Value, String> {
-        properties[name]["examples"]
-            .get(0)
-            .cloned()
-            .ok_or_else(|| format!("property {name} has no example"))
-    };
+    let example = |name: &str| sample(name, &properties[name]);
     let mut base = Map::new();
     for name in schema["required"].as_array().into_iter().flatten() {
         let name = name.as_str().ok_or("required names must be strings")?;
@@ -180,6 +238,59 @@ mod tests {
         assert!(e.contains("property limit"), "{e}");
         // A schema that would let the model send anything.
         assert!(conforms::<Input>(&spec(query, true)).is_err());
+    }
+
+    #[test]
+    fn a_property_without_an_example_gets_a_value_from_its_schema() {
+        // No examples: the required query takes a made-up string, limit a number.
+        let bare = r#""query": {"type": "string"}, "limit": {"type": "integer", "minimum": 2}"#;
+        assert_eq!(conforms::<Input>(&spec(bare, false)), Ok(()));
+        let wrong = r#""query": {"type": "string"}, "limit": {"type": "boolean"}"#;
+        let e = conforms::<Input>(&spec(wrong, false)).unwrap_err();
+        assert!(e.contains("property limit"), "{e}");
+        for (schema, want) in [
+            (
+                serde_json::json!({"type": "string", "default": "d"}),
+                serde_json::json!("d"),
+            ),
+            (
+                serde_json::json!({"type": "string", "enum": ["a", "b"]}),
+                serde_json::json!("a"),
+            ),
+            (
+                serde_json::json!({"type": ["string", "number"]}),
+                serde_json::json!(1),
+            ),
+            (
+                serde_json::json!({"type": "integer", "minimum": 1024}),
+                serde_json::json!(1024),
+            ),
+            (
+                serde_json::json!({"type": "array", "items": {"type": "string"}}),
+                serde_json::json!(["x"]),
+            ),
+            (serde_json::json!({"type": "object"}), serde_json::json!({})),
+            (
+                serde_json::json!({"type": "boolean"}),
+                serde_json::json!(true),
+            ),
+        ] {
+            assert_eq!(sample("p", &schema), Ok(want), "{schema}");
+        }
+        assert!(sample("p", &serde_json::json!({"description": "d"})).is_err());
+    }
+
+    #[test]
+    fn every_definition_together_fits_the_byte_budget() {
+        let sizes: Vec<(&str, usize)> = ALL
+            .iter()
+            .map(|t| (t.function, t.minified().len()))
+            .collect();
+        let total: usize = sizes.iter().map(|(_, n)| n).sum();
+        assert!(
+            total < MAX_DEFINITIONS_BYTES,
+            "the tool definitions take {total} bytes minified, over the budget of {MAX_DEFINITIONS_BYTES} (they are sent with every model request; say when to use a tool and what its fields mean, not everything it does): {sizes:?}"
+        );
     }
 
     #[test]
