@@ -286,14 +286,14 @@ fn crash_looping(calls: &[Call]) -> Option<(String, String, String)> {
         })
 }
 
-/// The `objects` of every check that is not ok in a workload_health answer.
+/// The `objects` of every check that is not ok in a workload_health answer, the critical
+/// checks' first (a crash loop before a pending volume claim).
 fn objects(result: &str) -> Vec<String> {
     let parsed: Value = serde_json::from_str(result).unwrap_or_default();
-    parsed["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["status"] != "ok")
+    let checks: Vec<&Value> = parsed["checks"].as_array().into_iter().flatten().collect();
+    ["critical", "warning", "unknown"]
+        .iter()
+        .flat_map(|status| checks.iter().filter(move |c| c["status"] == *status))
         .flat_map(|c| c["objects"].as_array().cloned().unwrap_or_default())
         .filter_map(|o| o.as_str().map(str::to_owned))
         .collect()
@@ -512,7 +512,7 @@ fn answer(turn: &Turn) -> String {
         .filter(|c| c.name == "runbooks")
         .find_map(|c| {
             let parsed: Value = serde_json::from_str(&c.result).ok()?;
-            parsed["results"][0]["key"].as_str().map(str::to_owned)
+            parsed["runbooks"][0]["key"].as_str().map(str::to_owned)
         });
     out.push_str("\nNext step: ");
     out.push_str(&match runbook {

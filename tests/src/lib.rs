@@ -47,6 +47,7 @@ pub mod fault;
 pub mod investigator;
 pub mod k8s;
 pub mod lambda;
+pub mod local_stack;
 pub mod moto;
 pub mod process;
 pub mod prometheus;
