@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md), plus the measurement scripts.
-.PHONY: dev test coldstart measure-prometheus measure-eks measure-cloudwatch measure-web-search measure-agent measure-stream zips fuzz soak
+.PHONY: dev test coldstart measure-prometheus measure-eks measure-cloudwatch measure-web-search measure-agent measure-stream zips agentcore-targets fuzz soak
 
 # Local stack + functions under `cargo lambda watch` + invoke of every sample event.
 dev:
@@ -39,6 +39,10 @@ measure-stream:
 # The deployable zip of every function (cargo lambda build, arm64 if its target is installed).
 zips:
 	bash scripts/build-zips.sh
+
+# Rewrites template.yaml's AgentCore Gateway targets from the tool schemas.
+agentcore-targets:
+	python3 scripts/agentcore_targets.py
 
 # Every fuzz target with 10^6 cases (FUZZ_CASES to change), optimised with overflow checks.
 fuzz:

@@ -247,7 +247,18 @@ fn statements(t: &Value) -> Vec<Statement> {
             Some("AWS::IAM::ManagedPolicy") => {
                 documents.push((id.clone(), &r["Properties"]["PolicyDocument"]));
             }
-            Some("AWS::IAM::Role" | "AWS::IAM::Policy") => {
+            Some("AWS::IAM::Role") => {
+                // A role's trust policy says who may assume it; its permissions are in its
+                // inline policies, checked like every other statement.
+                for policy in r["Properties"]["Policies"].as_array().into_iter().flatten() {
+                    documents.push((id.clone(), &policy["PolicyDocument"]));
+                }
+                assert!(
+                    r["Properties"].get("ManagedPolicyArns").is_none(),
+                    "{id}: a managed policy's statements cannot be checked here"
+                );
+            }
+            Some("AWS::IAM::Policy") => {
                 panic!("{id}: check this resource's policies here too");
             }
             Some("AWS::Serverless::Function") => {
@@ -753,5 +764,88 @@ fn the_dashboard_shows_metrics_the_code_writes_and_every_function() {
             .as_str()
             .is_some_and(|url| url.contains("#dashboards:name=${Dashboard}")),
         "DashboardUrl output"
+    );
+}
+
+/// The optional AgentCore Gateway reaches every tool and nothing else: one Lambda target per
+/// tool function with that tool's schema (the block `scripts/agentcore_targets.py` generates
+/// from `crates/common/src/tools/*.json`, checked fresh here), a role that may invoke exactly
+/// those functions, and nothing created unless the parameter asks for it.
+#[test]
+fn the_agentcore_gateway_has_a_target_per_tool_with_its_schema() {
+    let check = Command::new(venv().unwrap().join("bin/python"))
+        .arg(workspace_root().join("scripts/agentcore_targets.py"))
+        .arg("--check")
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let t = template();
+    let ids = functions(&t);
+    let resources = t["Resources"].as_object().unwrap();
+    let agentcore: Vec<(&String, &Value)> = resources
+        .iter()
+        .filter(|(id, r)| {
+            id.starts_with("AgentCore")
+                || r["Type"]
+                    .as_str()
+                    .is_some_and(|k| k.starts_with("AWS::BedrockAgentCore::"))
+        })
+        .collect();
+    for (id, r) in &agentcore {
+        assert_eq!(
+            r["Condition"], "UseAgentCoreGateway",
+            "{id} is always created"
+        );
+    }
+    let mut invoked = BTreeSet::new();
+    for tool in common::tools::ALL {
+        let function = &ids[tool.function];
+        let arn = json!({"Fn::GetAtt": [function, "Arn"]});
+        let targets: Vec<&&Value> = agentcore
+            .iter()
+            .map(|(_, r)| r)
+            .filter(|r| {
+                r["Type"] == "AWS::BedrockAgentCore::GatewayTarget"
+                    && r["Properties"]["TargetConfiguration"]["Mcp"]["Lambda"]["LambdaArn"] == arn
+            })
+            .collect();
+        assert_eq!(targets.len(), 1, "{} has no single target", tool.function);
+        let payload = &targets[0]["Properties"]["TargetConfiguration"]["Mcp"]["Lambda"]["ToolSchema"]
+            ["InlinePayload"];
+        let spec = tool.parsed();
+        assert_eq!(payload[0]["Name"], spec["name"], "{}", tool.function);
+        assert_eq!(payload[0]["Description"], spec["description"]);
+        let properties: BTreeSet<&String> = payload[0]["InputSchema"]["Properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        let expected: BTreeSet<&String> = spec["input_schema"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(properties, expected, "{}", tool.function);
+        invoked.insert(arn.to_string());
+    }
+    let role = &resources["AgentCoreGatewayRole"];
+    let allowed: BTreeSet<String> =
+        role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(Value::to_string)
+            .collect();
+    assert_eq!(
+        allowed, invoked,
+        "the gateway's role invokes exactly the tools"
+    );
+    assert_eq!(
+        resources["AgentCoreGatewayResource"]["Properties"]["RoleArn"],
+        json!({"Fn::GetAtt": ["AgentCoreGatewayRole", "Arn"]})
     );
 }
