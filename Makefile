@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md), plus the measurement scripts.
-.PHONY: dev test coldstart measure-prometheus measure-eks measure-cloudwatch measure-web-search measure-agent measure-stream zips agentcore-targets fuzz soak
+.PHONY: dev test coldstart measure-prometheus measure-eks measure-cloudwatch measure-web-search measure-agent measure-stream measure-mcp zips agentcore-targets fuzz soak
 
 # Local stack + functions under `cargo lambda watch` + invoke of every sample event.
 dev:
@@ -35,6 +35,10 @@ measure-agent:
 # agent: time to the first streamed text vs the full answer, at a model's pace (Function URL).
 measure-stream:
 	bash scripts/measure-stream.sh
+
+# mcp-server: cold start to the first tools/list, RSS and zip, against the same job in Python.
+measure-mcp:
+	bash scripts/measure-mcp.sh
 
 # The deployable zip of every function (cargo lambda build, arm64 if its target is installed).
 zips:

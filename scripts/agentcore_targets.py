@@ -33,7 +33,7 @@ def tools():
     consts = dict(
         (name, (function, spec))
         for name, function, spec in re.findall(
-            r'pub const (\w+): ToolDefinition = ToolDefinition \{\s*function: "([^"]+)",\s*spec: include_str!\("tools/([^"]+)"\)',
+            r'pub const (\w+): ToolDefinition = ToolDefinition \{\s*name: "[^"]+",\s*function: "([^"]+)",\s*spec: include_str!\("tools/([^"]+)"\)',
             source,
         )
     )

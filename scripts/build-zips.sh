@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds every Lambda crate (crates/* with a src/main.rs) into the zip Lambda deploys, with
-# cargo-lambda and zig (PyPI `ziglang`) as the linker, and prints each zip's size.
+# Builds every Lambda crate (crates/* with a src/main.rs, but the terminal client) into the
+# zip Lambda deploys, with cargo-lambda and zig (PyPI `ziglang`) as the linker, and prints
+# each zip's size.
 #
 # The template deploys arm64. The aarch64 standard library comes from `rustup target add
 # aarch64-unknown-linux-gnu`, which a fresh machine may not be able to download, so CI never
@@ -26,9 +27,13 @@ elif ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
   fi
 fi
 
+# Crates with a binary that are not Lambdas (integration_tests::NOT_LAMBDAS): `cli` is the
+# terminal client, `devops-agent`, which runs on an operator's machine (`cargo build -p cli`).
+not_lambda() { [ "$(basename "$1")" = cli ]; }
+
 packages=()
 for dir in crates/*/; do
-  [ -f "$dir/src/main.rs" ] && packages+=(--package "$(basename "$dir")")
+  [ -f "$dir/src/main.rs" ] && ! not_lambda "$dir" && packages+=(--package "$(basename "$dir")")
 done
 cargo lambda build --release --locked "--$arch" --output-format zip "${packages[@]}"
 
@@ -37,6 +42,7 @@ echo "zips ($target; target 3 MB):"
 status=0
 for dir in crates/*/; do
   [ -f "$dir/src/main.rs" ] || continue
+  not_lambda "$dir" && continue
   name="$(basename "$dir")"
   zip="target/lambda/$name/bootstrap.zip"
   bytes="$(stat -c %s "$zip")"

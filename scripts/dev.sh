@@ -89,6 +89,7 @@ if [ -t 0 ] && [ -z "${CI:-}" ]; then
   echo "   export PATH=\"$PWD/target/stack-venv/bin:\$PATH\""
   echo "   cargo lambda invoke echo --invoke-address 127.0.0.1 --invoke-port $port --data-file events/echo/direct.json"
   echo "== the agent's chat page: http://127.0.0.1:$port/lambda-url/agent/ (its model is the local stand-in)"
+  echo "== the MCP server (Streamable HTTP, every tool): http://127.0.0.1:$port/lambda-url/mcp-server/ (docs/mcp.md)"
   echo "== function logs: $run_dir/watch.log. Ctrl-C to stop."
   wait "$watch_pid"
 else

@@ -58,6 +58,16 @@ pub mod watch;
 
 use std::path::PathBuf;
 
+/// Crates under `crates/` with a binary that are not Lambdas, so in no template function and
+/// no zip: `cli` is `devops-agent`, the terminal client an operator runs on their own machine
+/// (`tests/template.rs`, `tests/tool_pieces.rs` and `scripts/build-zips.sh` skip it).
+pub const NOT_LAMBDAS: [&str; 1] = ["cli"];
+
+/// Lambda crates that are not tools (no entry in `common::tools::ALL`, no AgentCore events):
+/// the agent, which calls the tools, and the MCP server, which serves them
+/// (`tests/tool_pieces.rs`, `tests/template.rs`).
+pub const NON_TOOL_LAMBDAS: [&str; 2] = ["agent", "mcp-server"];
+
 /// Errors of the stack itself (a server that would not start): tests fail with the text.
 pub type StackError = Box<dyn std::error::Error + Send + Sync>;
 

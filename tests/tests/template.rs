@@ -36,13 +36,16 @@ fn template() -> Value {
     python_json("cfn_yaml.load(sys.argv[1])", "template.yaml")
 }
 
-/// The workspace's Lambda crates: those with a `src/main.rs`.
+/// The workspace's Lambda crates: those with a `src/main.rs`, but the binaries that are not
+/// Lambdas (`integration_tests::NOT_LAMBDAS`: the terminal client runs on an operator's
+/// machine, so it has no function in the template).
 fn lambda_crates() -> BTreeSet<String> {
     std::fs::read_dir(workspace_root().join("crates"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.join("src/main.rs").is_file())
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .filter(|name| !integration_tests::NOT_LAMBDAS.contains(&name.as_str()))
         .collect()
 }
 
@@ -155,23 +158,32 @@ fn every_lambda_crate_is_deployed_with_its_settings_route_alarms_and_events() {
             })
             .map(|(_, r)| r)
             .collect();
-        assert_eq!(routes.len(), 1, "{id}: one route");
-        assert_eq!(
-            routes[0]["Properties"]["AuthorizationType"],
-            json!({"Fn::If": ["UseJwt", "JWT", "AWS_IAM"]}),
-            "{id}"
-        );
+        // One route behind the authorizer; the only open ones are the MCP server's OAuth
+        // protected resource metadata, which a client reads before it has a token.
+        let (authorized, open): (Vec<&Value>, Vec<&Value>) = routes.iter().partition(|r| {
+            r["Properties"]["AuthorizationType"] == json!({"Fn::If": ["UseJwt", "JWT", "AWS_IAM"]})
+        });
+        assert_eq!(authorized.len(), 1, "{id}: one authorized route");
+        for route in &open {
+            assert_eq!(route["Properties"]["AuthorizationType"], "NONE", "{id}");
+            let key = route["Properties"]["RouteKey"].as_str().unwrap();
+            assert!(
+                binary == "mcp-server"
+                    && key.starts_with("GET /.well-known/oauth-protected-resource"),
+                "{id}: open route {key}"
+            );
+        }
         // The HTTP API sample event is the one this route sends.
         let sample = integration_tests::sample_event(binary, "apigw-http.json");
         assert_eq!(
-            routes[0]["Properties"]["RouteKey"], sample["routeKey"],
+            authorized[0]["Properties"]["RouteKey"], sample["routeKey"],
             "{id}: events/{binary}/apigw-http.json"
         );
         let function_ref = json!({"Ref": id});
         assert_eq!(
             resources_mentioning(&t, "AWS::Lambda::Permission", &function_ref).len(),
-            1,
-            "{id}: API Gateway may invoke it"
+            1 + usize::from(!open.is_empty()),
+            "{id}: API Gateway may invoke it (the open routes through their own permission)"
         );
 
         // Alarms: errors, throttles, p99 duration.
@@ -200,6 +212,20 @@ fn every_lambda_crate_is_deployed_with_its_settings_route_alarms_and_events() {
             expected
                 .extend(["function-url-page.json", "function-url-stream.json"].map(str::to_owned));
         }
+        if binary == "mcp-server" {
+            // JSON-RPC in every shape, a tools/call through the Function URL, and the metadata
+            // document; no AgentCore events: it is not a tool (tests/mcp.rs sends them all).
+            expected = [
+                "direct.json",
+                "apigw-rest.json",
+                "apigw-http.json",
+                "apigw-http-metadata.json",
+                "function-url.json",
+                "function-url-call.json",
+            ]
+            .map(str::to_owned)
+            .into();
+        }
         assert_eq!(files, expected, "events/{binary}");
         for file in &files {
             let text = std::fs::read_to_string(dir.join(file)).unwrap();
@@ -212,6 +238,82 @@ fn every_lambda_crate_is_deployed_with_its_settings_route_alarms_and_events() {
     assert_eq!(
         agent["FunctionUrlConfig"],
         json!({"AuthType": "AWS_IAM", "InvokeMode": "RESPONSE_STREAM"})
+    );
+    let mcp = &t["Resources"][&functions["mcp-server"]]["Properties"];
+    assert_eq!(
+        mcp["FunctionUrlConfig"],
+        json!({"AuthType": "AWS_IAM", "InvokeMode": "BUFFERED"})
+    );
+}
+
+/// The agent and the MCP server may invoke exactly the tool functions, each told which
+/// function is which tool (`TOOLS_<FUNCTION>_FUNCTION`); the MCP server learns the JWT issuer
+/// only with JWT auth, and `mcp/tools` has its default.
+#[test]
+fn the_callers_of_tools_invoke_exactly_the_tool_functions() {
+    let t = template();
+    let ids = functions(&t);
+    let tools: BTreeSet<String> = common::tools::ALL
+        .iter()
+        .map(|tool| json!({"Fn::GetAtt": [ids[tool.function], "Arn"]}).to_string())
+        .collect();
+    let all = statements(&t);
+    for caller in integration_tests::NON_TOOL_LAMBDAS {
+        let id = &ids[caller];
+        let invoked: BTreeSet<String> = all
+            .iter()
+            .filter(|s| &s.owner == id && s.actions.iter().any(|a| a == "lambda:InvokeFunction"))
+            .flat_map(|s| {
+                assert_eq!(s.actions, ["lambda:InvokeFunction"], "{caller}");
+                s.resources.iter().map(Value::to_string)
+            })
+            .collect();
+        assert_eq!(invoked, tools, "{caller} invokes exactly the tools");
+        let env = &t["Resources"][id]["Properties"]["Environment"]["Variables"];
+        for tool in common::tools::ALL {
+            let variable = common::config::env_name(&format!("tools/{}/function", tool.function));
+            assert_eq!(
+                env[&variable],
+                json!({"Ref": ids[tool.function]}),
+                "{caller}: {variable}"
+            );
+        }
+    }
+    let nobody_else: Vec<&Statement> = all
+        .iter()
+        .filter(|s| s.actions.iter().any(|a| a.starts_with("lambda:")))
+        .filter(|s| {
+            !integration_tests::NON_TOOL_LAMBDAS
+                .iter()
+                .any(|c| ids[*c] == s.owner)
+        })
+        // The optional AgentCore Gateway's role: its own test holds it to the tools.
+        .filter(|s| s.owner != "AgentCoreGatewayRole")
+        .collect();
+    assert!(nobody_else.is_empty(), "{nobody_else:?}");
+    let env = &t["Resources"][&ids["mcp-server"]]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        env["MCP_JWT_ISSUER"],
+        json!({"Fn::If": ["UseJwt", {"Ref": "JwtIssuer"}, {"Ref": "AWS::NoValue"}]})
+    );
+    let parameter = t["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|r| {
+            r["Type"] == "AWS::SSM::Parameter"
+                && r["Properties"]["Name"]["Fn::Sub"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("/mcp/tools"))
+        })
+        .expect("an mcp/tools parameter");
+    assert_eq!(parameter["Properties"]["Value"], "*");
+    assert!(
+        t["Outputs"]["McpFunctionUrl"]["Value"]["Fn::GetAtt"][0] == "McpServerFunctionUrl"
+            && t["Outputs"]["McpApiUrl"]["Value"]["Fn::Sub"]
+                .as_str()
+                .is_some_and(|u| u.ends_with("/mcp")),
+        "the MCP outputs"
     );
 }
 

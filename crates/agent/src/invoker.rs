@@ -1,82 +1,17 @@
-//! Running a tool: the Lambda Invoke call (behind [`Invoker`], so tests can run tools in
-//! process), how long a call may take, and how its answer is handed to the model.
+//! Running a tool: the Lambda Invoke call, its timeout and the tool → function map are
+//! `common::invoke`'s (shared with the MCP server, re-exported here); this module holds how a
+//! tool's answer is handed to the model.
 
-use std::{future::Future, time::Duration};
-
-use aws_sdk_lambda::primitives::Blob;
 use common::{ErrorCode, ToolError};
 use serde_json::Value;
+
+pub use common::invoke::{Invoker, LambdaInvoker, tool_timeout};
 
 use crate::io::{MAX_EVIDENCE_ERROR_BYTES, MAX_RESULT_PREVIEW_BYTES, ToolCallError};
 
 /// Longest tool result handed to the model, in bytes; longer ones are cut with a visible
 /// note (a Prometheus answer can be 5 MB; the model needs its head, not all of it).
 pub const MAX_TOOL_RESULT_BYTES: usize = 16_000;
-
-/// Runs a function with a JSON payload and returns its response payload.
-pub trait Invoker: Send + Sync {
-    /// Invokes `function` synchronously; the caller bounds the time.
-    fn invoke(
-        &self,
-        function: &str,
-        payload: Vec<u8>,
-    ) -> impl Future<Output = Result<Vec<u8>, ToolError>> + Send;
-}
-
-/// The Lambda Invoke API; the client is built on first use.
-#[derive(Debug, Default)]
-pub struct LambdaInvoker {
-    client: tokio::sync::OnceCell<aws_sdk_lambda::Client>,
-}
-
-impl LambdaInvoker {
-    /// An invoker whose client is built on the first call.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// An invoker using `client`.
-    pub fn with_client(client: aws_sdk_lambda::Client) -> Self {
-        Self {
-            client: tokio::sync::OnceCell::new_with(Some(client)),
-        }
-    }
-}
-
-impl Invoker for LambdaInvoker {
-    async fn invoke(&self, function: &str, payload: Vec<u8>) -> Result<Vec<u8>, ToolError> {
-        let client = self
-            .client
-            .get_or_init(|| async { aws_sdk_lambda::Client::new(common::aws::sdk_config().await) })
-            .await;
-        let out = client
-            .invoke()
-            .function_name(function)
-            .payload(Blob::new(payload))
-            .send()
-            .await
-            .map_err(|e| {
-                let mut error = ToolError::from_sdk("AWS Lambda", &e);
-                if error.code == ErrorCode::NotFound {
-                    error.message = format!("the tool function {function} does not exist");
-                }
-                error
-            })?;
-        if let Some(kind) = out.function_error() {
-            // Our tools answer failures with the envelope; a function error is a crash or a
-            // timeout of the tool itself.
-            return Err(ToolError {
-                code: ErrorCode::UpstreamError,
-                message: format!("the tool function {function} failed ({kind})"),
-                retryable: true,
-            });
-        }
-        Ok(out
-            .payload()
-            .map(|p| p.as_ref().to_vec())
-            .unwrap_or_default())
-    }
-}
 
 /// What one tool call gives the model, and the failure it reports as evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,14 +94,6 @@ pub fn truncate(text: &str, max: usize) -> String {
         &text[..end],
         text.len()
     )
-}
-
-/// How long a tool may run: `wanted`, or less when the deadline is nearer.
-pub fn tool_timeout(wanted: Duration, deadline: &common::Deadline) -> Duration {
-    deadline
-        .remaining()
-        .saturating_sub(common::deadline::ANSWER_RESERVE * 2)
-        .min(wanted)
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@
 //! | [`settings`] | the agent's settings from configuration, and the default system prompt |
 //! | [`tool_loop`] | the loop: model calls with retries and context trimming, concurrent tool calls |
 //! | [`events`] | what the loop reports while it works ([`events::AnswerEvents`]), so it need not know how the answer travels |
-//! | [`registry`] | the tools the model may call and the function behind each |
-//! | [`invoker`] | the Lambda Invoke call that runs a tool, and how its answer is handed to the model |
+//! | [`registry`] | the tools the model may call and the function behind each (`common::invoke`'s map, shared with the MCP server) |
+//! | [`invoker`] | how a tool's answer is handed to the model; the Lambda Invoke call itself is `common::invoke`'s, re-exported |
 //! | [`conversation`] | messages, the sliding window, trimming |
 //! | [`sessions`] | the history in DynamoDB, and the merge when two requests write one session |
 //! | [`model`] | the seam between the loop and a provider: one request, one reply, sorted errors |

@@ -1,10 +1,9 @@
 //! The tools the model may call: an explicit registry built from `common::tools` (no
-//! discovery), each mapped to the Lambda function that implements it
-//! (`tools/<function>/function`, default the function's own name).
+//! discovery), each mapped to the Lambda function that implements it by
+//! [`common::invoke::ToolFunctions`] (`tools/<function>/function`, default the function's own
+//! name), the map the MCP server uses too.
 
-use std::collections::HashMap;
-
-use common::{Settings, ToolError};
+use common::{Settings, ToolError, invoke::ToolFunctions};
 
 use crate::model::ToolSpec;
 
@@ -13,7 +12,7 @@ use crate::model::ToolSpec;
 pub struct Registry {
     /// What the model is told.
     pub specs: Vec<ToolSpec>,
-    functions: HashMap<String, String>,
+    functions: ToolFunctions,
 }
 
 /// Checks what Bedrock would reject: a name outside `[a-zA-Z0-9_-]{1,64}`, an empty
@@ -50,7 +49,6 @@ impl Registry {
     /// default function name.
     pub fn from_settings(settings: &Settings) -> Result<Self, ToolError> {
         let mut specs = Vec::with_capacity(common::tools::ALL.len());
-        let mut functions = HashMap::new();
         for tool in common::tools::ALL {
             let parsed = tool.parsed();
             let spec = ToolSpec {
@@ -62,25 +60,24 @@ impl Registry {
                 input_schema: parsed["input_schema"].clone(),
             };
             check_spec(&spec)?;
-            let key = format!("tools/{}/function", tool.function);
-            let function = settings
-                .get(&key)
-                .map(|f| f.trim().to_owned())
-                .unwrap_or_else(|| tool.function.to_owned());
-            functions.insert(spec.name.clone(), function);
             specs.push(spec);
         }
-        Ok(Self { specs, functions })
+        Ok(Self {
+            specs,
+            functions: ToolFunctions::from_settings(settings),
+        })
     }
 
     /// The function implementing tool `name`, if it is a tool.
     pub fn function(&self, name: &str) -> Option<&str> {
-        self.functions.get(name).map(String::as_str)
+        self.functions.function(name)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     #[test]

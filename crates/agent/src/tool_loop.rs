@@ -29,7 +29,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Deadline, ErrorCode, ToolError, retry::Backoff, telemetry::Metrics};
+use common::{
+    Deadline, ErrorCode, ToolError, invoke::invoke_within, retry::Backoff, telemetry::Metrics,
+};
 use futures_util::future::{Either, join_all};
 use serde_json::Value;
 use tracing::Instrument;
@@ -200,16 +202,7 @@ impl<M: Model, I: Invoker> ToolLoop<'_, M, I> {
             )),
             Some(function) => {
                 let payload = serde_json::to_vec(input).unwrap_or_else(|_| b"{}".to_vec());
-                match tokio::time::timeout(timeout, self.invoker.invoke(function, payload)).await {
-                    Err(_) => Err(ToolError::new(
-                        ErrorCode::UpstreamTimeout,
-                        format!(
-                            "the tool {name} did not answer within {} ms",
-                            timeout.as_millis()
-                        ),
-                    )),
-                    Ok(result) => result,
-                }
+                invoke_within(self.invoker, &name, function, payload, timeout).await
             }
         };
         let answer = match outcome {

@@ -76,6 +76,12 @@ where
     }
 }
 
+/// Why the payload was not JSON, when `event` is the stand-in [`NotJsonGuard`] put in its
+/// place; for a function that reads events itself (the MCP server answers a parse error).
+pub fn not_json(event: &Value) -> Option<&str> {
+    event.get(NOT_JSON_MARKER).and_then(Value::as_str)
+}
+
 /// A function's domain logic with typed input and output.
 pub trait Handler: Send + Sync {
     /// The tool name, as the agent and AgentCore Gateway call it (e.g. `prometheus_query`).
@@ -213,8 +219,10 @@ where
 }
 
 /// Logs how an invocation ended and writes its EMF record (`Invocations`, `Errors`,
-/// `Duration` by `Function`).
-fn report(function: &str, shape: &str, started: Instant, error: Option<&ToolError>) {
+/// `Duration` by `Function`). [`handle_event`] calls it for every event; a function that
+/// answers HTTP events itself (the MCP server) calls it once per event, so every function
+/// shows on the dashboard alike.
+pub fn report(function: &str, shape: &str, started: Instant, error: Option<&ToolError>) {
     let elapsed = started.elapsed();
     match error {
         None => tracing::info!(
@@ -251,7 +259,19 @@ async fn run<H: Handler>(
     // allocation per invocation buys a small, shallow future for every function.
     let handled: std::pin::Pin<Box<dyn Future<Output = Result<H::Output, ToolError>> + Send + '_>> =
         Box::pin(handler.handle(input, invocation));
-    within_deadline(&invocation.deadline, contain_panics(H::NAME, handled)).await
+    guarded(H::NAME, &invocation.deadline, handled).await
+}
+
+/// Runs `work` as [`handle_event`] runs a handler: a panic becomes an `INTERNAL` error
+/// (logged with `function`), and work still running half an [`ANSWER_RESERVE`] before
+/// `deadline` is given up with a retryable `UPSTREAM_TIMEOUT`. For a function that takes
+/// events apart itself (the MCP server) and still wants the same net.
+pub async fn guarded<T>(
+    function: &str,
+    deadline: &Deadline,
+    work: impl Future<Output = Result<T, ToolError>>,
+) -> Result<T, ToolError> {
+    within_deadline(deadline, contain_panics(function, work)).await
 }
 
 /// Runs `work` until half an [`ANSWER_RESERVE`] before `deadline`, then gives up with a
@@ -361,6 +381,19 @@ fn http_arguments(
 }
 
 fn body_bytes(event: &mut Map<String, Value>) -> Result<Vec<u8>, ToolError> {
+    let bytes = http_body(event)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ToolError::invalid_input(
+            "the request body is empty: POST a JSON object with the arguments",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Takes the body out of an HTTP event (API Gateway v1 or v2, Function URL), base64-decoded
+/// when `isBase64Encoded` says so; at most [`MAX_BODY_BYTES`], refused before decoding when
+/// larger (`PAYLOAD_TOO_LARGE`, naming the size sent and the limit). A missing body is empty.
+pub fn http_body(event: &mut Map<String, Value>) -> Result<Vec<u8>, ToolError> {
     let base64 = event
         .get("isBase64Encoded")
         .and_then(Value::as_bool)
@@ -399,11 +432,6 @@ fn body_bytes(event: &mut Map<String, Value>) -> Result<Vec<u8>, ToolError> {
     };
     if bytes.len() > MAX_BODY_BYTES {
         return Err(too_large(bytes.len()));
-    }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ToolError::invalid_input(
-            "the request body is empty: POST a JSON object with the arguments",
-        ));
     }
     Ok(bytes)
 }

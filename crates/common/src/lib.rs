@@ -33,6 +33,9 @@
 //!   the checks of the fields they have in common).
 //! * `sigv4` (feature `sigv4`, part of `prometheus`): SigV4 for requests no SDK sends:
 //!   signing AMP's Prometheus API calls, presigning the STS URL an EKS token carries.
+//! * `invoke` (feature `invoke`): running a tool Lambda from another function (the agent, the
+//!   MCP server): the tool → function map from `tools/<function>/function`, the Lambda Invoke
+//!   call behind a trait, and its timeout inside the caller's deadline.
 //! * [`aws`]: the one AWS SDK configuration, with its rustls/ring HTTP client.
 //! * [`deadline`]: how long an upstream call may take before Lambda's deadline.
 //! * [`retry`]: jittered exponential backoff for retryable errors, inside the deadline.
@@ -53,6 +56,8 @@ pub mod deadline;
 pub mod error;
 pub mod event;
 pub mod http;
+#[cfg(feature = "invoke")]
+pub mod invoke;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 pub mod retry;

@@ -1,5 +1,6 @@
 //! The tools as a model sees them: a name, a description written for the model, and the input
-//! JSON Schema, one file per tool in `src/tools/`.
+//! JSON Schema, one file per tool in `src/tools/`, plus a short human `title` that MCP
+//! clients show (the model is not sent it).
 //!
 //! One source of truth for two readers: the agent hands these to Bedrock as its tool
 //! configuration, and each tool crate's tests check with [`conforms`] that its input type
@@ -14,6 +15,9 @@ use serde_json::{Map, Value};
 /// specification (`{"name", "description", "input_schema"}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ToolDefinition {
+    /// The tool's name as a model or an MCP client calls it (`web_search`): the `name` of its
+    /// specification (a unit test holds them equal).
+    pub name: &'static str,
     /// The crate and binary, and the function name unless `tools/<function>/function` says
     /// otherwise.
     pub function: &'static str,
@@ -23,55 +27,65 @@ pub struct ToolDefinition {
 
 /// `web-search`.
 pub const WEB_SEARCH: ToolDefinition = ToolDefinition {
+    name: "web_search",
     function: "web-search",
     spec: include_str!("tools/web_search.json"),
 };
 /// `prometheus-query`.
 pub const PROMETHEUS_QUERY: ToolDefinition = ToolDefinition {
+    name: "prometheus_query",
     function: "prometheus-query",
     spec: include_str!("tools/prometheus_query.json"),
 };
 /// `prometheus-range-query`.
 pub const PROMETHEUS_RANGE_QUERY: ToolDefinition = ToolDefinition {
+    name: "prometheus_range_query",
     function: "prometheus-range-query",
     spec: include_str!("tools/prometheus_range_query.json"),
 };
 /// `prometheus-metadata`.
 pub const PROMETHEUS_METADATA: ToolDefinition = ToolDefinition {
+    name: "prometheus_metadata",
     function: "prometheus-metadata",
     spec: include_str!("tools/prometheus_metadata.json"),
 };
 /// `prometheus-alerts`.
 pub const PROMETHEUS_ALERTS: ToolDefinition = ToolDefinition {
+    name: "prometheus_alerts",
     function: "prometheus-alerts",
     spec: include_str!("tools/prometheus_alerts.json"),
 };
 /// `eks-info`.
 pub const EKS_INFO: ToolDefinition = ToolDefinition {
+    name: "eks_info",
     function: "eks-info",
     spec: include_str!("tools/eks_info.json"),
 };
 
 /// `k8s-info`.
 pub const K8S_INFO: ToolDefinition = ToolDefinition {
+    name: "k8s_info",
     function: "k8s-info",
     spec: include_str!("tools/k8s_info.json"),
 };
 
 /// `cloudwatch`.
 pub const CLOUDWATCH: ToolDefinition = ToolDefinition {
+    name: "cloudwatch",
     function: "cloudwatch",
     spec: include_str!("tools/cloudwatch.json"),
 };
 
 /// `cloudtrail`.
 pub const CLOUDTRAIL: ToolDefinition = ToolDefinition {
+    name: "cloudtrail",
     function: "cloudtrail",
     spec: include_str!("tools/cloudtrail.json"),
 };
 
 /// `runbooks`.
 pub const RUNBOOKS: ToolDefinition = ToolDefinition {
+    name: "runbooks",
     function: "runbooks",
     spec: include_str!("tools/runbooks.json"),
 };
@@ -212,6 +226,7 @@ mod tests {
             r#"{{"name": "t", "description": "d", "input_schema": {{"type": "object", "properties": {{{properties}}}, "required": ["query"], "additionalProperties": {additional}}}}}"#
         );
         ToolDefinition {
+            name: "t",
             function: "t",
             spec: Box::leak(json.into_boxed_str()),
         }
@@ -308,8 +323,12 @@ mod tests {
                 "{name}"
             );
             assert_eq!(name.replace('_', "-"), tool.function);
+            assert_eq!(name, tool.name);
             assert!(names.insert(name.to_owned()));
             assert!(spec["description"].as_str().unwrap().len() > 80, "{name}");
+            // The human title an MCP client shows (not sent to the model).
+            let title = spec["title"].as_str().unwrap_or_default();
+            assert!((3..=60).contains(&title.len()), "{name}: title {title:?}");
             assert_eq!(spec["input_schema"]["type"], "object");
             for (prop, schema) in spec["input_schema"]["properties"].as_object().unwrap() {
                 assert!(
