@@ -88,7 +88,7 @@ if [ -t 0 ] && [ -z "${CI:-}" ]; then
   echo "== running; from another shell (cargo-lambda lives in the stack's venv, so put it on PATH first):"
   echo "   export PATH=\"$PWD/target/stack-venv/bin:\$PATH\""
   echo "   cargo lambda invoke echo --invoke-address 127.0.0.1 --invoke-port $port --data-file events/echo/direct.json"
-  echo "== the agent's chat page: http://127.0.0.1:$port/lambda-url/agent/ (its model is the local stand-in)"
+  echo "== the agent's chat page: http://127.0.0.1:$port/lambda-url/agent/ (its model is the local investigator: ask "Is prod-eu healthy?")"
   echo "== the MCP server (Streamable HTTP, every tool): http://127.0.0.1:$port/lambda-url/mcp-server/ (docs/mcp.md)"
   echo "== function logs: $run_dir/watch.log. Ctrl-C to stop."
   wait "$watch_pid"

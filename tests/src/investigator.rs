@@ -83,16 +83,19 @@ impl Investigator {
             .iter()
             .map(|(id, name, input)| (id.as_str(), name.as_str(), input.clone()))
             .collect();
-        tool_uses(
-            Some(&format!(
-                "{LABEL}\nChecking {}.",
-                uses.iter()
-                    .map(|(_, name, input)| describe(name, input))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-            &borrowed,
-        )
+        let checking = format!(
+            "Checking {}.",
+            uses.iter()
+                .map(|(_, name, input)| describe(name, input))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        // The label leads the first words of a turn and the answer, not every step between.
+        let lead = match turn.rounds {
+            0 => format!("{LABEL}\n{checking}"),
+            _ => checking,
+        };
+        tool_uses(Some(&lead), &borrowed)
     }
 
     fn cluster(&self, question: &str) -> String {
