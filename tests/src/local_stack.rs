@@ -13,7 +13,7 @@
 //! Converse double as the model, answering as the [`Investigator`] (no Bedrock runs offline).
 //!
 //! `make dev` (`tests/examples/stack.rs`) writes [`LocalStack::env`] for `cargo lambda watch`;
-//! the agent's end-to-end investigation test runs the same stack.
+//! the investigation, MCP and terminal-client tests run the same stack ([`LocalStack::watch`]).
 
 use std::time::Duration;
 
@@ -29,9 +29,11 @@ use crate::{
     investigator::Investigator,
     k8s::KubernetesApi,
     moto::{self, Moto, RUNBOOKS_BUCKET},
+    process::free_port,
     prometheus::Prometheus,
     proxy::FaultProxy,
     search::SearchEngines,
+    watch::CargoLambdaWatch,
 };
 
 /// The cluster whose API server the Kubernetes API double is (one of moto's seeded clusters).
@@ -156,6 +158,24 @@ impl LocalStack {
             .map(|(k, v)| (k.to_owned(), v)),
         );
         env
+    }
+
+    /// Every function under `cargo lambda watch` on this stack, as `make dev` runs them: the
+    /// agent's and the MCP server's tool calls reach the same watcher through the Invoke
+    /// API. `extra` adds or overrides variables (a test's settings).
+    pub async fn watch(&self, extra: &[(&str, &str)]) -> Result<CargoLambdaWatch> {
+        let port = free_port()?;
+        let mut env = self.env();
+        env.push((
+            "AWS_ENDPOINT_URL_LAMBDA".to_owned(),
+            format!("http://127.0.0.1:{port}"),
+        ));
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        CargoLambdaWatch::start_on(port, &env).await
     }
 
     /// One line per server, for `make dev`'s banner.

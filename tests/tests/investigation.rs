@@ -12,7 +12,6 @@ use integration_tests::{
     bedrock::{Step, text, tool_uses},
     investigator::LABEL,
     local_stack::{K8S_CLUSTER, LocalStack},
-    process::free_port,
     watch::CargoLambdaWatch,
 };
 use serde_json::{Value, json};
@@ -25,21 +24,14 @@ struct Stack {
 
 async fn stack() -> Stack {
     let local = LocalStack::start().await.unwrap();
-    let port = free_port().unwrap();
-    let mut env = local.env();
-    env.extend(
-        [
-            (
-                "AWS_ENDPOINT_URL_LAMBDA",
-                format!("http://127.0.0.1:{port}"),
-            ),
+    let watch = local
+        .watch(&[
             // cargo-lambda starts a function on its first invocation, which can take seconds.
-            ("AGENT_TOOL_TIMEOUT_SECONDS", "120".to_owned()),
-            ("AWS_LAMBDA_LOG_LEVEL", "warn".to_owned()),
-        ]
-        .map(|(k, v)| (k.to_owned(), v)),
-    );
-    let watch = CargoLambdaWatch::start_on(port, &env).await.unwrap();
+            ("AGENT_TOOL_TIMEOUT_SECONDS", "120"),
+            ("AWS_LAMBDA_LOG_LEVEL", "warn"),
+        ])
+        .await
+        .unwrap();
     Stack {
         local,
         watch,

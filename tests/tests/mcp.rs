@@ -14,8 +14,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use integration_tests::{
-    local_stack::LocalStack, process::free_port, proxy::Mode, watch::CargoLambdaWatch,
-    workspace_root,
+    local_stack::LocalStack, proxy::Mode, watch::CargoLambdaWatch, workspace_root,
 };
 use serde_json::{Value, json};
 
@@ -34,21 +33,14 @@ struct Stack {
 
 async fn stack() -> Stack {
     let local = LocalStack::start().await.unwrap();
-    let port = free_port().unwrap();
-    let mut env = local.env();
-    env.extend(
-        [
-            (
-                "AWS_ENDPOINT_URL_LAMBDA",
-                format!("http://127.0.0.1:{port}"),
-            ),
-            ("MCP_ALLOWED_ORIGINS", ALLOWED_ORIGIN.to_owned()),
-            ("MCP_JWT_ISSUER", ISSUER.to_owned()),
-            ("AWS_LAMBDA_LOG_LEVEL", "info".to_owned()),
-        ]
-        .map(|(k, v)| (k.to_owned(), v)),
-    );
-    let watch = CargoLambdaWatch::start_on(port, &env).await.unwrap();
+    let watch = local
+        .watch(&[
+            ("MCP_ALLOWED_ORIGINS", ALLOWED_ORIGIN),
+            ("MCP_JWT_ISSUER", ISSUER),
+            ("AWS_LAMBDA_LOG_LEVEL", "info"),
+        ])
+        .await
+        .unwrap();
     // cargo-lambda starts each function on its first invoke (`cargo run`): not inside a
     // tool call's time.
     watch

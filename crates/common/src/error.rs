@@ -121,6 +121,19 @@ impl ToolError {
         Self::new(ErrorCode::InvalidInput, message)
     }
 
+    /// `INVALID_INPUT` for a field given to an action that does not take it, when `given`;
+    /// the one wording every tool with actions uses ("max_results does not apply to
+    /// cluster_health"), so a model learns it once.
+    pub fn refuse_if_given(given: bool, field: &str, action: &str) -> Result<(), Self> {
+        if given {
+            Err(Self::invalid_input(format!(
+                "{field} does not apply to {action}"
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
     /// `CONFIG_ERROR`.
     pub fn config(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ConfigError, message)

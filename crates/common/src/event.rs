@@ -559,7 +559,9 @@ fn string_field<'a>(event: &'a Map<String, Value>, key: &str) -> Option<&'a str>
     event.get(key).and_then(Value::as_str)
 }
 
-fn json_kind(value: &Value) -> &'static str {
+/// What a JSON value is, with its article ("a string", "an array"), for messages that say
+/// what was sent instead of what was wanted.
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

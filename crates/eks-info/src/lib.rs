@@ -170,16 +170,8 @@ impl EksInput {
             nodegroup_name,
             max_results,
         } = self;
-        let refuse = |field: &str, given: bool| {
-            if given {
-                Err(ToolError::invalid_input(format!(
-                    "{field} does not apply to {}",
-                    action.as_str()
-                )))
-            } else {
-                Ok(())
-            }
-        };
+        let refuse =
+            |field: &str, given: bool| ToolError::refuse_if_given(given, field, action.as_str());
         let cluster = |name: Option<String>| match name {
             None => Err(ToolError::invalid_input(format!(
                 "cluster_name is required for {}",

@@ -530,9 +530,7 @@ impl K8sInput {
             ("max_results", self.max_results.is_some()),
         ];
         if let Some((field, _)) = set.iter().find(|(f, on)| *on && !takes.contains(f)) {
-            return Err(ToolError::invalid_input(format!(
-                "{field} does not apply to {action}"
-            )));
+            ToolError::refuse_if_given(true, field, action)?;
         }
         if let Some(s) = &self.label_selector {
             check_label_selector("label_selector", s)?;

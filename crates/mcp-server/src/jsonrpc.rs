@@ -222,16 +222,7 @@ pub fn error(id: &Id, error: &RpcError) -> Value {
 }
 
 /// "a string", "an array", … for messages.
-pub fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub use common::event::json_kind as kind;
 
 #[cfg(test)]
 mod tests {

@@ -230,15 +230,7 @@ impl AlertsInput {
             )));
         }
         let max_results = max_results as usize;
-        let not_for = |field: &str, set: bool| {
-            if set {
-                Err(ToolError::invalid_input(format!(
-                    "{field} does not apply to {action}"
-                )))
-            } else {
-                Ok(())
-            }
-        };
+        let not_for = |field: &str, given: bool| ToolError::refuse_if_given(given, field, action);
         let rules_only = [
             ("type", self.rule_type.is_some()),
             ("group", self.group.is_some()),

@@ -163,16 +163,8 @@ impl RunbooksInput {
             key,
             max_results,
         } = self;
-        let refuse = |field: &str, given: bool| {
-            if given {
-                Err(ToolError::invalid_input(format!(
-                    "{field} does not apply to {}",
-                    action.as_str()
-                )))
-            } else {
-                Ok(())
-            }
-        };
+        let refuse =
+            |field: &str, given: bool| ToolError::refuse_if_given(given, field, action.as_str());
         let count = |default: u32| match max_results {
             Some(n) if !(1..=MAX_RESULTS).contains(&n) => Err(ToolError::invalid_input(format!(
                 "max_results must be between 1 and {MAX_RESULTS}, got {n}"
