@@ -7,7 +7,9 @@ use serde_json::Value;
 
 pub use common::invoke::{Invoker, LambdaInvoker, tool_timeout};
 
-use crate::io::{MAX_EVIDENCE_ERROR_BYTES, MAX_RESULT_PREVIEW_BYTES, ToolCallError};
+use crate::io::{
+    MAX_EVIDENCE_ERROR_BYTES, MAX_EVIDENCE_INPUT_BYTES, MAX_RESULT_PREVIEW_BYTES, ToolCallError,
+};
 
 /// Longest tool result handed to the model, in bytes; longer ones are cut with a visible
 /// note (a Prometheus answer can be 5 MB; the model needs its head, not all of it).
@@ -78,6 +80,16 @@ impl ToolAnswer {
             None => Some(truncate(&self.content, MAX_RESULT_PREVIEW_BYTES)),
         }
     }
+}
+
+/// The arguments a model sent, as evidence: the value itself when its JSON fits
+/// [`MAX_EVIDENCE_INPUT_BYTES`], else the start of that JSON with a marker.
+pub fn evidence_input(input: &Value) -> Value {
+    let json = input.to_string();
+    if json.len() <= MAX_EVIDENCE_INPUT_BYTES {
+        return input.clone();
+    }
+    Value::String(truncate(&json, MAX_EVIDENCE_INPUT_BYTES))
 }
 
 /// `text` cut to at most `max` bytes at a character boundary, with a note saying so.

@@ -94,16 +94,6 @@ pub struct ToolCallError {
     pub message: String,
 }
 
-/// The arguments a model sent, as evidence: the value itself when its JSON fits
-/// [`MAX_EVIDENCE_INPUT_BYTES`], else the start of that JSON with a marker.
-pub fn evidence_input(input: &Value) -> Value {
-    let json = input.to_string();
-    if json.len() <= MAX_EVIDENCE_INPUT_BYTES {
-        return input.clone();
-    }
-    Value::String(crate::invoker::truncate(&json, MAX_EVIDENCE_INPUT_BYTES))
-}
-
 /// Tokens, and what they cost when prices are configured.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct OutputUsage {
